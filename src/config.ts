@@ -1,0 +1,156 @@
+/**
+ * Configuration: cosmiconfig search, a strict zod schema, then the environment overlay, normalized
+ * once into a fully defaulted {@link ResolvedConfig}. Nothing downstream re-checks defaults.
+ */
+import path from 'node:path';
+import { cosmiconfig } from 'cosmiconfig';
+import { z } from 'zod';
+import { ExtensionError, describeThrown } from './errors.js';
+import { formatIssues } from './format-issues.js';
+import { HANDLER_NAME_PATTERN, requestTypeSchema } from './manifest.js';
+import { toSource } from './paths.js';
+import { LOG_LEVELS, type LogLevel } from './types.js';
+
+/** The cosmiconfig module name: `.osml-extensionsrc*`, `osml-extensions.config.*`, `package.json#osml-extensions`. */
+export const MODULE_NAME = 'osml-extensions';
+
+const SEARCH_PLACES = [
+  'package.json',
+  `.${MODULE_NAME}rc`,
+  `.${MODULE_NAME}rc.json`,
+  `.${MODULE_NAME}rc.yaml`,
+  `.${MODULE_NAME}rc.yml`,
+  `.${MODULE_NAME}rc.js`,
+  `.${MODULE_NAME}rc.mjs`,
+  `.${MODULE_NAME}rc.cjs`,
+  `${MODULE_NAME}.config.json`,
+  `${MODULE_NAME}.config.js`,
+  `${MODULE_NAME}.config.mjs`,
+  `${MODULE_NAME}.config.cjs`,
+];
+
+/** The config file schema, strict: an unknown key is an error, not a silently ignored typo. */
+export const configSchema = z.strictObject({
+  $schema: z.string().optional(),
+  requestType: requestTypeSchema.optional(),
+  pluginDirs: z.array(z.string().min(1)).optional(),
+  useExtensions: z.boolean().optional(),
+  fallbackEnabled: z.boolean().optional(),
+  strict: z.boolean().optional(),
+  disabled: z.array(z.string().regex(HANDLER_NAME_PATTERN, 'must be a handler name')).optional(),
+  logLevel: z.enum(LOG_LEVELS).optional(),
+});
+
+/** What a config file may hold. */
+export type ConfigFile = z.infer<typeof configSchema>;
+
+/** Options for {@link loadConfig}; the CLI's flags arrive as `overrides`. */
+export interface ConfigOptions {
+  /** Working directory: where the config search starts and what sources are relative to. @default process.cwd() */
+  cwd?: string;
+  /** Use this config file instead of searching. */
+  configFile?: string;
+  /** Environment to read `REQUEST_TYPE`, `USE_EXTENSIONS`, `EXTENSION_FALLBACK_ENABLED`, `LOG_LEVEL` from. @default process.env */
+  env?: Record<string, string | undefined>;
+  /** Values that beat both the environment and the file (CLI flags). `pluginDirs` are relative to `cwd`. */
+  overrides?: { pluginDirs?: string[]; strict?: boolean; logLevel?: LogLevel; useExtensions?: boolean; fallbackEnabled?: boolean };
+}
+
+/** The fully defaulted configuration. */
+export interface ResolvedConfig {
+  cwd: string;
+  /** Absolute path of the config file used, if any. */
+  file: string | undefined;
+  /** Absolute plugin roots, in order. */
+  pluginDirs: string[];
+  /** False when the roots are the default `plugins`: a missing default root is only a warning. */
+  pluginDirsNamed: boolean;
+  /** Request type from each source that set one; `resolve` applies the precedence. */
+  requestType: { env?: string; config?: string };
+  useExtensions: boolean;
+  fallbackEnabled: boolean;
+  strict: boolean;
+  disabled: string[];
+  logLevel: LogLevel;
+}
+
+const BOOLEAN_WORDS = new Map([
+  ...['true', '1', 'yes', 'on'].map((w) => [w, true] as const),
+  ...['false', '0', 'no', 'off'].map((w) => [w, false] as const),
+]);
+
+/** Parse a boolean environment variable; empty means unset. */
+function envBoolean(env: ConfigOptions['env'] & object, name: string): boolean | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const value = BOOLEAN_WORDS.get(raw.trim().toLowerCase());
+  if (value === undefined) {
+    throw new ExtensionError('CONFIG_INVALID', { where: `the environment variable ${name}`, problems: [`expected true/false/1/0/yes/no/on/off, received ${JSON.stringify(raw)}`] });
+  }
+  return value;
+}
+
+function envValue<T>(env: ConfigOptions['env'] & object, name: string, schema: z.ZodType<T>): T | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const result = schema.safeParse(raw.trim(), { reportInput: true });
+  if (result.success) return result.data;
+  throw new ExtensionError('CONFIG_INVALID', { where: `the environment variable ${name}`, problems: formatIssues(result.error.issues, []).map((p) => p.replace('(root)', name)) });
+}
+
+async function readConfigFile(cwd: string, configFile: string | undefined): Promise<{ file: string; data: unknown } | undefined> {
+  const explorer = cosmiconfig(MODULE_NAME, { searchPlaces: SEARCH_PLACES, searchStrategy: 'project', cache: false });
+  const target = configFile === undefined ? undefined : path.resolve(cwd, configFile);
+  try {
+    const found = target === undefined ? await explorer.search(cwd) : await explorer.load(target);
+    return found === null || found.isEmpty === true ? undefined : { file: found.filepath, data: found.config };
+  } catch (cause) {
+    const where = toSource(cwd, target ?? cwd);
+    const missing = (cause as { code?: unknown }).code === 'ENOENT';
+    throw new ExtensionError('CONFIG_INVALID', { where, problems: [missing ? 'file not found' : describeThrown(cause)] }, { cause });
+  }
+}
+
+/**
+ * Find and validate the config, overlay the environment and the overrides.
+ * Throws `CONFIG_INVALID` naming the file (or variable) and every bad field.
+ */
+export async function loadConfig(options: ConfigOptions = {}): Promise<ResolvedConfig> {
+  const cwd = path.resolve(options.cwd ?? process.cwd());
+  const env = options.env ?? process.env;
+  const overrides = options.overrides ?? {};
+  const found = await readConfigFile(cwd, options.configFile);
+
+  let file: ConfigFile = {};
+  if (found !== undefined) {
+    const result = configSchema.safeParse(found.data, { reportInput: true });
+    const where = path.basename(found.file) === 'package.json' ? `${toSource(cwd, found.file)} ("${MODULE_NAME}" key)` : toSource(cwd, found.file);
+    if (!result.success) {
+      throw new ExtensionError('CONFIG_INVALID', { where, problems: formatIssues(result.error.issues, Object.keys(configSchema.shape)) });
+    }
+    file = result.data;
+  }
+
+  const baseDir = found === undefined ? cwd : path.dirname(found.file);
+  const pluginDirs =
+    overrides.pluginDirs !== undefined
+      ? overrides.pluginDirs.map((dir) => path.resolve(cwd, dir))
+      : (file.pluginDirs ?? ['plugins']).map((dir) => path.resolve(baseDir, dir));
+
+  const envRequestType = envValue(env, 'REQUEST_TYPE', requestTypeSchema);
+  return {
+    cwd,
+    file: found?.file,
+    pluginDirs,
+    pluginDirsNamed: overrides.pluginDirs !== undefined || file.pluginDirs !== undefined,
+    requestType: {
+      ...(envRequestType === undefined ? {} : { env: envRequestType }),
+      ...(file.requestType === undefined ? {} : { config: file.requestType }),
+    },
+    useExtensions: overrides.useExtensions ?? envBoolean(env, 'USE_EXTENSIONS') ?? file.useExtensions ?? true,
+    fallbackEnabled: overrides.fallbackEnabled ?? envBoolean(env, 'EXTENSION_FALLBACK_ENABLED') ?? file.fallbackEnabled ?? false,
+    strict: overrides.strict ?? file.strict ?? false,
+    disabled: file.disabled ?? [],
+    logLevel: overrides.logLevel ?? envValue(env, 'LOG_LEVEL', z.enum(LOG_LEVELS)) ?? file.logLevel ?? 'info',
+  };
+}

@@ -1,0 +1,162 @@
+/**
+ * The one table of error codes, and the only place messages are built.
+ *
+ * Every message says what failed, where (a relative path, a variable or a handler name),
+ * what was received, and how to fix it.
+ */
+import type { Rejection } from './types.js';
+
+/** Parameters shared by the handler-selection errors: plugins that were refused for a type. */
+interface Refusals {
+  /** Rejected plugins that had declared the request type in question. */
+  refused: readonly { source: string; code: string }[];
+}
+
+const refusedNote = ({ refused }: Refusals): string =>
+  refused.length === 0
+    ? ''
+    : ` Note: ${refused.map((r) => `${r.source} (${r.code})`).join(', ')} declared it but ${refused.length === 1 ? 'was' : 'were'} refused; fix ${refused.length === 1 ? 'that plugin' : 'those plugins'} first.`;
+
+const list = (items: readonly string[]): string => (items.length === 0 ? '(none)' : items.join(', '));
+
+/**
+ * Each code: a one-line summary (for the README table), whether it is a plugin problem
+ * (reported per plugin, boot goes on) or a selection/usage problem, and its message builder.
+ */
+const TABLE = {
+  CONFIG_INVALID: {
+    summary: 'A config file, a CLI option or an environment variable is malformed.',
+    message: (p: { where: string; problems: readonly string[] }) =>
+      `Invalid configuration in ${p.where}: ${p.problems.join('; ')}. Fix the value (see README "Configuration").`,
+  },
+  USAGE_INVALID: {
+    summary: 'The command line could not be understood.',
+    message: (p: { problem: string }) => `${p.problem}. Run \`osml-extensions --help\` for usage.`,
+  },
+  PLUGINS_REJECTED: {
+    summary: 'Strict mode: at least one plugin was refused, so the command fails.',
+    message: (p: { sources: readonly string[] }) =>
+      `Strict mode: ${p.sources.length} plugin(s) were refused: ${list(p.sources)}. Fix them (see \`osml-extensions check\`) or turn off \`strict\`.`,
+  },
+  ROOT_INVALID: {
+    summary: 'A plugin root is missing or not a directory.',
+    message: (p: { root: string; received: string }) =>
+      `Plugin root ${p.root} is ${p.received}. Create the folder or remove it from \`pluginDirs\`.`,
+  },
+  ENTRY_NOT_FOUND: {
+    summary: 'A plugin folder has no entry file.',
+    message: (p: { folder: string; tried: readonly string[] }) =>
+      `Plugin folder ${p.folder} has no entry file (looked for ${list(p.tried)}). Add an index.mjs, or set "main" in its package.json; rename the folder to start with "_" to skip it.`,
+  },
+  PACKAGE_JSON_INVALID: {
+    summary: "A plugin's package.json cannot be read or names no usable entry.",
+    message: (p: { file: string; problem: string }) =>
+      `Cannot use ${p.file}: ${p.problem}. Make it valid JSON with a string "main" or "exports".`,
+  },
+  IMPORT_FAILED: {
+    summary: 'Importing a plugin entry threw (syntax error, throw at top level, missing import).',
+    message: (p: { file: string; reason: string }) =>
+      `Importing ${p.file} failed: ${p.reason}. Fix the error in that file (run \`node ${p.file}\` to see it alone).`,
+  },
+  MANIFEST_MISSING: {
+    summary: 'A plugin entry exports no manifest and no decorated class.',
+    message: (p: { file: string; exports: readonly string[] }) =>
+      `${p.file} exports no handler manifest (its exports: ${list(p.exports)}). Export \`default\`, \`manifest\` or \`manifests\`, or decorate a class with registerHandler().`,
+  },
+  MANIFEST_INVALID: {
+    summary: 'A manifest fails validation (unknown key, wrong type, bad pattern, handler not a class or lacking its method).',
+    message: (p: { file: string; problems: readonly string[] }) =>
+      `Invalid handler manifest in ${p.file}: ${p.problems.join('; ')}. Fix those fields (see README "Manifest fields").`,
+  },
+  DUPLICATE_SLOT: {
+    summary: 'A second handler claims a (request type, handler type) slot that is already filled.',
+    message: (p: { requestType: string; handlerType: string; name: string; file: string; keptName: string; keptSource: string }) =>
+      `${p.file} registers "${p.name}" as ${p.handlerType} for request type "${p.requestType}", but that slot is already filled by "${p.keptName}" from ${p.keptSource}; kept "${p.keptName}". Use another request type, or remove or disable one of the two.`,
+  },
+  DUPLICATE_NAME: {
+    summary: 'A handler name is already taken in the registry.',
+    message: (p: { name: string; file: string; keptSource: string }) =>
+      `${p.file} registers a handler named "${p.name}", but ${p.keptSource} already registered that name; kept the first. Rename one of them.`,
+  },
+  UNKNOWN_REQUEST_TYPE: {
+    summary: 'The request type in force has no registered handlers.',
+    message: (p: Refusals & { requestType: string; from: string; known: readonly string[]; suggestion: string | undefined; extensionsOff: boolean }) =>
+      `Unknown request type "${p.requestType}" (from ${p.from}); known: ${list(p.known)}.` +
+      (p.suggestion === undefined ? '' : ` Did you mean "${p.suggestion}"?`) +
+      (p.extensionsOff ? ' Plugins are turned off (`USE_EXTENSIONS`/`useExtensions` is false), so only built-ins exist.' : ' Add a plugin for it or pick a known type.') +
+      refusedNote(p),
+  },
+  INCOMPLETE_REQUEST_TYPE: {
+    summary: 'The request type in force lacks its region or image handler.',
+    message: (p: Refusals & { requestType: string; from: string; missing: string; present: string }) =>
+      `Request type "${p.requestType}" (from ${p.from}) has no ${p.missing}; only ${p.present} is registered. Add the missing handler to a plugin.` +
+      refusedNote(p),
+  },
+  ENDPOINT_UNSUPPORTED: {
+    summary: 'A chosen handler does not list the endpoint type in its `supportedEndpoints`.',
+    message: (p: { endpoint: string; name: string; source: string; supported: readonly string[] }) =>
+      `Handler "${p.name}" (${p.source}) does not support endpoint type "${p.endpoint}"; it supports ${list(p.supported)}. Pick another request type or add the endpoint type to its \`supportedEndpoints\`.`,
+  },
+  DEPENDENCY_MISSING: {
+    summary: 'The host did not provide a service a handler `requires`.',
+    message: (p: { name: string; source: string; missing: readonly string[]; available: readonly string[] }) =>
+      `Handler "${p.name}" (${p.source}) requires ${list(p.missing)}, which the host did not provide (provided: ${list(p.available)}). Pass them in the deps object, or remove them from \`requires\`.`,
+  },
+  HANDLER_CONSTRUCTION_FAILED: {
+    summary: "A handler's constructor threw.",
+    message: (p: { name: string; source: string; reason: string }) =>
+      `Constructing handler "${p.name}" (${p.source}) failed: ${p.reason}. Fix its constructor or the deps it receives.`,
+  },
+} as const;
+
+type Table = typeof TABLE;
+/** Every stable error code. */
+export type ErrorCode = keyof Table;
+/** The parameters each code's message is built from. */
+export type ErrorParams<C extends ErrorCode> = Parameters<Table[C]['message']>[0];
+
+/** Every error code with its one-line summary, in table order (used by the README and a test). */
+export const ERROR_CODES: readonly { code: ErrorCode; summary: string }[] = Object.entries(TABLE).map(
+  ([code, spec]) => ({ code: code as ErrorCode, summary: spec.summary }),
+);
+
+/** The one error class of osml-extensions. Tests and callers branch on `code`, never on wording. */
+export class ExtensionError<C extends ErrorCode = ErrorCode> extends Error {
+  override readonly name = 'ExtensionError';
+  /** Stable code from the table above. */
+  readonly code: C;
+  /** The values the message was built from; lets a caller rebuild it with more context. */
+  readonly params: ErrorParams<C>;
+
+  constructor(code: C, params: ErrorParams<C>, options?: { cause?: unknown }) {
+    const build = TABLE[code].message as (p: ErrorParams<C>) => string;
+    super(build(params), options);
+    this.code = code;
+    this.params = params;
+  }
+}
+
+/** True when `value` is an {@link ExtensionError}, optionally of one code. */
+export function isExtensionError<C extends ErrorCode>(value: unknown, code?: C): value is ExtensionError<C> {
+  return value instanceof ExtensionError && (code === undefined || value.code === code);
+}
+
+/**
+ * Describe any thrown value in one line without ever throwing: plugins may throw `null`,
+ * numbers, or objects whose `toString` itself throws.
+ */
+export function describeThrown(value: unknown): string {
+  try {
+    if (value instanceof Error) return `${value.name}: ${value.message}`;
+    if (typeof value === 'string') return value;
+    if (value === null || typeof value !== 'object') return `threw ${String(value)}`;
+    return `threw ${Object.prototype.toString.call(value)}: ${String(value)}`;
+  } catch {
+    return 'threw a value that cannot be printed';
+  }
+}
+
+/** Turn an error about one plugin into a {@link Rejection}. */
+export function toRejection(source: string, error: ExtensionError, requestTypes: string[] = [], level: Rejection['level'] = 'error'): Rejection {
+  return { source, code: error.code, message: error.message, level, requestTypes, error };
+}

@@ -1,0 +1,138 @@
+/**
+ * The orchestrator: config → discover → load → validate → register, then resolve and
+ * instantiate on demand. Logs what it loaded, refused and chose.
+ */
+import { performance } from 'node:perf_hooks';
+import { BUILTIN_HANDLERS } from './builtins.js';
+import { loadConfig, type ConfigOptions, type ResolvedConfig } from './config.js';
+import { discover } from './discover.js';
+import { ExtensionError, isExtensionError, toRejection } from './errors.js';
+import { instantiate, type HandlerPair } from './instantiate.js';
+import { loadPlugins } from './load.js';
+import { silentLogger } from './log.js';
+import { Registry } from './registry.js';
+import { fallbackSelection, resolveSelection, type ResolveOptions, type Selection } from './resolve.js';
+import { closest } from './suggest.js';
+import type { Deps, Logger, Rejection } from './types.js';
+
+/** Options for {@link loadExtensions}. */
+export interface LoadExtensionsOptions extends ConfigOptions {
+  /** An already loaded config; when given, the config options above are ignored. */
+  config?: ResolvedConfig;
+  /** Where to log; the library writes nothing by default. @default a silent logger */
+  logger?: Logger;
+  /** How many plugin entries are imported at once. Registration order is unaffected. @default 16 */
+  concurrency?: number;
+}
+
+/** A booted set of extensions. */
+export interface Extensions {
+  config: ResolvedConfig;
+  registry: Registry;
+  /** Every refused plugin (and invalid root), in discovery order. */
+  rejected: Rejection[];
+  /** Boot wall time in milliseconds. */
+  durationMs: number;
+  /** Choose the pair in force; see {@link resolveSelection}. Logs the selection. */
+  resolve(options?: ResolveOptions): Selection;
+  /** Build the selected pair with the host's services. */
+  instantiate<Region = unknown, Image = unknown>(selection: Selection, deps?: Deps): Promise<HandlerPair<Region, Image>>;
+  /**
+   * Resolve and instantiate; with fallback enabled, a construction failure falls back to the
+   * built-in pair.
+   */
+  start<Region = unknown, Image = unknown>(options?: ResolveOptions & { deps?: Deps }): Promise<HandlerPair<Region, Image>>;
+}
+
+/** Register built-ins, then every valid manifest in discovery order; collect conflicts. */
+function register(config: ResolvedConfig, loaded: Awaited<ReturnType<typeof loadPlugins>>, logger: Logger): { registry: Registry; rejected: Rejection[] } {
+  const registry = new Registry();
+  const rejected: Rejection[] = [];
+  const disabled = new Set(config.disabled);
+  const seenNames = new Set<string>();
+  for (const entry of [BUILTIN_HANDLERS.region, BUILTIN_HANDLERS.image]) registry.add(entry);
+  for (const plugin of loaded) {
+    rejected.push(...plugin.rejected);
+    logger.debug({ event: 'plugin.imported', source: plugin.candidate.source, importMs: Math.round(plugin.importMs * 100) / 100 }, 'imported plugin');
+    for (const manifest of plugin.manifests) {
+      seenNames.add(manifest.name);
+      if (disabled.has(manifest.name)) {
+        logger.info({ event: 'handler.disabled', name: manifest.name, source: plugin.candidate.source }, 'handler disabled by config');
+        continue;
+      }
+      try {
+        registry.add({ ...manifest, source: plugin.candidate.source });
+      } catch (error) {
+        if (!isExtensionError(error)) throw error;
+        rejected.push(toRejection(plugin.candidate.source, error, [manifest.requestType]));
+      }
+    }
+  }
+  for (const name of disabled) {
+    if (!seenNames.has(name)) {
+      const hint = closest(name, seenNames);
+      logger.warn({ event: 'config.disabled-unknown', name, ...(hint === undefined ? {} : { didYouMean: hint }) }, 'a name in `disabled` matches no plugin handler');
+    }
+  }
+  return { registry, rejected };
+}
+
+/**
+ * Boot: load the config, discover plugin folders, import them, validate and register their
+ * manifests. Never throws for a bad plugin (see `rejected`); throws `CONFIG_INVALID` for bad config.
+ * @example
+ * const ext = await loadExtensions({ cwd: process.cwd(), logger });
+ * const { region, image } = await ext.start({ endpoint: 'sagemaker', deps: { modelInvoker } });
+ */
+export async function loadExtensions(options: LoadExtensionsOptions = {}): Promise<Extensions> {
+  const started = performance.now();
+  const logger = options.logger ?? silentLogger;
+  const config = options.config ?? (await loadConfig(options));
+
+  const discovered = config.useExtensions
+    ? await discover({ roots: config.pluginDirs, cwd: config.cwd, rootsNamed: config.pluginDirsNamed })
+    : { plugins: [], rejected: [] };
+  const loaded = await loadPlugins(discovered.plugins, options.concurrency);
+  const { registry, rejected: conflicts } = register(config, loaded, logger);
+  const rejected = [...discovered.rejected, ...conflicts];
+  const durationMs = Math.round((performance.now() - started) * 100) / 100;
+
+  for (const h of registry.list()) {
+    logger.info({ event: 'handler.registered', name: h.name, requestType: h.requestType, handlerType: h.handlerType, source: h.source }, 'registered handler');
+  }
+  for (const r of rejected) {
+    logger[r.level]({ event: 'plugin.rejected', source: r.source, code: r.code, message: r.message }, 'rejected plugin');
+  }
+  const requestTypes = Object.fromEntries(registry.requestTypes().map((t) => [t, { complete: registry.isComplete(t) }]));
+  logger.info(
+    { event: 'boot.summary', ...registry.stats(), rejected: rejected.filter((r) => r.level === 'error').length, warnings: rejected.filter((r) => r.level === 'warn').length, requestTypesInForce: requestTypes, useExtensions: config.useExtensions, durationMs },
+    'boot complete',
+  );
+
+  const logSelection = (selection: Selection): Selection => {
+    const fields = { event: 'selection', requestType: selection.requestType, source: selection.source, region: selection.region.name, image: selection.image.name, fallback: selection.fallback };
+    if (selection.fallback) logger.warn({ ...fields, fallbackReason: selection.fallbackReason }, 'falling back to the built-in http handlers');
+    else logger.info(fields, 'selected handlers');
+    return selection;
+  };
+  const context = { registry, config, rejected };
+  const extensions: Extensions = {
+    config,
+    registry,
+    rejected,
+    durationMs,
+    resolve: (resolveOptions) => logSelection(resolveSelection(context, resolveOptions)),
+    instantiate: (selection, deps) => instantiate(selection, deps),
+    async start(startOptions = {}) {
+      const { deps = {}, ...resolveOptions } = startOptions;
+      const selection = extensions.resolve(resolveOptions);
+      try {
+        return await instantiate(selection, deps);
+      } catch (error) {
+        if (!config.fallbackEnabled || selection.fallback || !(error instanceof ExtensionError)) throw error;
+        return instantiate(logSelection(fallbackSelection(selection, error)), deps);
+      }
+    },
+  };
+  return extensions;
+}

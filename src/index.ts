@@ -1,0 +1,25 @@
+/** osml-extensions: the public API. Names only; no logic here. */
+export { BUILTIN_HANDLERS, BUILTIN_REQUEST_TYPE, defaultDeps } from './builtins.js';
+export { configSchema, loadConfig, MODULE_NAME, type ConfigFile, type ConfigOptions, type ResolvedConfig } from './config.js';
+export { discover, INDEX_FILES, type DiscoverOptions, type DiscoveryResult, type PluginCandidate } from './discover.js';
+export { describeThrown, ERROR_CODES, ExtensionError, isExtensionError, type ErrorCode, type ErrorParams } from './errors.js';
+export { loadExtensions, type Extensions, type LoadExtensionsOptions } from './extensions.js';
+export { checkDependencies, instantiate, type HandlerPair } from './instantiate.js';
+export { loadPlugin, loadPlugins, type LoadedPlugin } from './load.js';
+export { createLogger, silentLogger, type LoggerOptions } from './log.js';
+export {
+  attachedManifest,
+  HANDLER_NAME_PATTERN,
+  manifestSchema,
+  MANIFEST_KEY,
+  registerHandler,
+  REQUEST_TYPE_PATTERN,
+  validateManifest,
+  type HandlerOptions,
+  type Manifest,
+  type ManifestInput,
+} from './manifest.js';
+export { Registry, type RegisteredHandler, type RegistryStats } from './registry.js';
+export { inferRequestType, normalizeEndpoint, pickRequestType, resolveSelection, type ResolveOptions, type Selection } from './resolve.js';
+export { HANDLER_METHODS, HandlerType, LOG_LEVELS, type Deps, type HandlerClass, type Logger, type LogLevel, type Rejection, type SelectionSource, type Source } from './types.js';
+export * from './handlers/index.js';

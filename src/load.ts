@@ -1,0 +1,134 @@
+/**
+ * Loading: import each discovered entry and collect the manifests it offers — `default` (one
+ * manifest or an array), `manifest`, `manifests`, and every exported class decorated with
+ * `registerHandler` — then validate each one. One bad plugin never stops the others.
+ */
+import { realpath } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { ExtensionError, describeThrown, isExtensionError, toRejection } from './errors.js';
+import type { PluginCandidate } from './discover.js';
+import { attachedManifest, validateManifest, type Manifest } from './manifest.js';
+import type { Rejection } from './types.js';
+
+/** What one plugin entry yielded. */
+export interface LoadedPlugin {
+  candidate: PluginCandidate;
+  /** Valid manifests, in export order. */
+  manifests: Manifest[];
+  /** Problems with this plugin (import failure, missing or invalid manifests). */
+  rejected: Rejection[];
+  /** Wall time of the `import()`, in milliseconds. */
+  importMs: number;
+}
+
+/** A manifest-like value found among a module's exports, with a label for error messages. */
+interface Offered {
+  value: unknown;
+  label: string;
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/** Read `requestType` from a value that failed validation, without trusting it. */
+function declaredRequestType(value: unknown): string[] {
+  try {
+    const declared = isPlainObject(value) || typeof value === 'function' ? (value as { requestType?: unknown }).requestType : undefined;
+    return typeof declared === 'string' ? [declared] : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Everything a module namespace offers as a manifest. */
+function collect(ns: Record<string, unknown>): Offered[] {
+  // A CommonJS plugin's `module.exports = { manifests }` arrives as `default`.
+  const cjs = isPlainObject(ns['default']) && !('requestType' in ns['default']) && ('manifest' in ns['default'] || 'manifests' in ns['default']);
+  const exports = cjs ? { ...(ns['default'] as Record<string, unknown>), ...ns, default: undefined } : ns;
+
+  const offered: Offered[] = [];
+  const addAll = (value: unknown, label: string): void => {
+    if (Array.isArray(value)) value.forEach((item, i) => offered.push({ value: item, label: `${label}[${i}]` }));
+    else offered.push({ value, label });
+  };
+  if (exports['default'] !== undefined && attachedManifest(exports['default']) === undefined) addAll(exports['default'], 'default export');
+  if (exports['manifest'] !== undefined) offered.push({ value: exports['manifest'], label: 'export "manifest"' });
+  if (exports['manifests'] !== undefined) {
+    if (Array.isArray(exports['manifests'])) addAll(exports['manifests'], 'export "manifests"');
+    else offered.push({ value: exports['manifests'], label: 'export "manifests" (must be an array)' });
+  }
+
+  // Decorated classes: once each, and not again when a manifest object already names the class.
+  const seen = new Set<unknown>(offered.map((o) => (isPlainObject(o.value) ? o.value['handler'] : undefined)));
+  for (const [name, value] of Object.entries(exports)) {
+    const attached = attachedManifest(value);
+    if (attached === undefined || seen.has(value)) continue;
+    seen.add(value);
+    offered.push({ value: { ...attached, handler: value }, label: `class ${name === 'default' ? 'default export' : name}` });
+  }
+  return offered;
+}
+
+/**
+ * Import one plugin entry and validate what it exports. Never throws: every problem becomes a
+ * {@link Rejection} naming the file.
+ */
+export async function loadPlugin(candidate: PluginCandidate): Promise<LoadedPlugin> {
+  const { source } = candidate;
+  const started = performance.now();
+  let ns: Record<string, unknown>;
+  try {
+    ns = (await import(pathToFileURL(candidate.entry).href)) as Record<string, unknown>;
+  } catch (cause) {
+    const importMs = performance.now() - started;
+    // registerHandler validates at class definition, i.e. during import: keep its code, add the file.
+    const error = isExtensionError(cause, 'MANIFEST_INVALID')
+      ? new ExtensionError('MANIFEST_INVALID', { ...cause.params, file: `${source} (${cause.params.file})` }, { cause })
+      : new ExtensionError('IMPORT_FAILED', { file: source, reason: describeThrown(cause) }, { cause });
+    return { candidate, manifests: [], rejected: [toRejection(source, error)], importMs };
+  }
+  const importMs = performance.now() - started;
+
+  const offered = collect(ns);
+  if (offered.length === 0) {
+    const error = new ExtensionError('MANIFEST_MISSING', { file: source, exports: Object.keys(ns) });
+    return { candidate, manifests: [], rejected: [toRejection(source, error)], importMs };
+  }
+  const manifests: Manifest[] = [];
+  const rejected: Rejection[] = [];
+  for (const { value, label } of offered) {
+    try {
+      manifests.push(validateManifest(value, `${source} (${label})`));
+    } catch (error) {
+      if (!isExtensionError(error)) throw error;
+      rejected.push(toRejection(source, error, declaredRequestType(value)));
+    }
+  }
+  return { candidate, manifests, rejected, importMs };
+}
+
+/**
+ * Load many plugins with bounded concurrency; results keep the candidates' order so that
+ * registration stays deterministic. The same real file reached twice is loaded once.
+ */
+export async function loadPlugins(candidates: readonly PluginCandidate[], concurrency = 16): Promise<LoadedPlugin[]> {
+  const realPaths = await Promise.all(candidates.map((c) => realpath(c.entry).catch(() => c.entry)));
+  const firstIndex = new Map<string, number>();
+  const unique = candidates.filter((_, i) => {
+    const real = realPaths[i] ?? '';
+    if (firstIndex.has(real)) return false;
+    firstIndex.set(real, i);
+    return true;
+  });
+  const results: LoadedPlugin[] = new Array(unique.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < unique.length) {
+      const index = next++;
+      results[index] = await loadPlugin(unique[index] as PluginCandidate);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, unique.length) }, worker));
+  return results;
+}

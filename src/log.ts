@@ -1,0 +1,30 @@
+/**
+ * Logger factory for the CLI. The library itself only takes an injected {@link Logger}.
+ */
+import { pino, type Logger as PinoLogger } from 'pino';
+import pretty from 'pino-pretty';
+import type { Logger, LogLevel } from './types.js';
+
+/** Options for {@link createLogger}. */
+export interface LoggerOptions {
+  /** @default 'info' */
+  level?: LogLevel;
+  /** Human-readable lines instead of JSON. @default process.stderr.isTTY */
+  pretty?: boolean;
+}
+
+/**
+ * A pino logger writing to stderr (stdout is for results). JSON lines, or readable lines when
+ * stderr is a terminal. Writes are synchronous so nothing is lost when the CLI exits.
+ */
+export function createLogger(options: LoggerOptions = {}): PinoLogger {
+  const level = options.level ?? 'info';
+  const base = { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime };
+  if (options.pretty ?? process.stderr.isTTY === true) {
+    return pino(base, pretty({ destination: 2, sync: true, ignore: 'event', translateTime: 'HH:MM:ss.l' }));
+  }
+  return pino(base, pino.destination({ fd: 2, sync: true }));
+}
+
+/** A logger that drops everything: the library default, so it never writes on its own. */
+export const silentLogger: Logger = { error() {}, warn() {}, info() {}, debug() {} };

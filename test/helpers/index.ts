@@ -1,0 +1,91 @@
+/**
+ * Test helpers: fixture paths, per-test temp dirs (realpath of os.tmpdir()), file trees,
+ * a recording logger, and running the built CLI as a subprocess.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
+import type { Logger } from '../../src/index.js';
+
+/** The repository root. */
+export const ROOT = path.resolve(fileURLToPath(import.meta.url), '../../..');
+/** A committed fixture folder: `test/fixtures/<name>`. */
+export const fixture = (name: string): string => path.join(ROOT, 'test', 'fixtures', name);
+/** The built CLI. */
+export const BIN = path.join(ROOT, 'dist', 'bin.js');
+
+const made: string[] = [];
+afterEach(async () => {
+  await Promise.all(made.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+/**
+ * A fresh temp dir, removed after the test. The `osml-ext-` prefix matters: vitest.config.ts
+ * leaves files under such dirs to Node's own loader.
+ */
+export async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(path.join(await realpath(os.tmpdir()), 'osml-ext-'));
+  made.push(dir);
+  return dir;
+}
+
+/** Write `files` (relative path → content) under `dir`. */
+export async function writeTree(dir: string, files: Record<string, string>): Promise<string> {
+  for (const [rel, content] of Object.entries(files)) {
+    const file = path.join(dir, rel);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, content);
+  }
+  return dir;
+}
+
+/** A plugin entry exporting one complete pair for `requestType`, as plain objects. */
+export function pairPlugin(requestType: string, prefix = requestType.replace(/_/g, '-'), extra = ''): string {
+  return `
+class Region { constructor(deps) { this.deps = deps; } processRegionRequest() { return { type: 'FeatureCollection', features: [] }; } }
+class Image { constructor(deps) { this.deps = deps; } processImageRequest() { return { type: 'FeatureCollection', features: [] }; } }
+export default [
+  { requestType: '${requestType}', handlerType: 'REGION_REQUEST_HANDLER', name: '${prefix}-region', handler: Region ${extra} },
+  { requestType: '${requestType}', handlerType: 'IMAGE_REQUEST_HANDLER', name: '${prefix}-image', handler: Image ${extra} },
+];
+`;
+}
+
+/** A logger that records every call, for asserting what was logged. */
+export function recordingLogger(): Logger & { lines: { level: string; obj: Record<string, unknown>; msg?: string | undefined }[] } {
+  const lines: { level: string; obj: Record<string, unknown>; msg?: string | undefined }[] = [];
+  const at = (level: string) => (obj: object, msg?: string) => {
+    lines.push({ level, obj: obj as Record<string, unknown>, msg });
+  };
+  return { lines, error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') };
+}
+
+/** Result of running the CLI. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the built CLI with `args`; the environment is scrubbed of the variables the CLI reads. */
+export function runCli(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+  const env: Record<string, string | undefined> = { ...process.env, REQUEST_TYPE: undefined, USE_EXTENSIONS: undefined, EXTENSION_FALLBACK_ENABLED: undefined, LOG_LEVEL: undefined, ...options.env };
+  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env: env as NodeJS.ProcessEnv }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Parse JSON log lines from stderr. */
+export function logLines(stderr: string): Record<string, unknown>[] {
+  return stderr
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
