@@ -120,8 +120,18 @@ export const ERROR_CODES: readonly { code: ErrorCode; summary: string }[] = Obje
   ([code, spec]) => ({ code: code as ErrorCode, summary: spec.summary }),
 );
 
-/** The one error class of osml-extensions. Tests and callers branch on `code`, never on wording. */
+/** Marks errors from any copy of this package (a plugin may resolve its own copy). */
+const BRAND = Symbol.for('osml-extensions.error');
+
+/**
+ * The one error class of osml-extensions. Tests and callers branch on `code`, never on wording.
+ * `instanceof` also recognizes errors made by another copy of the package.
+ */
 export class ExtensionError<C extends ErrorCode = ErrorCode> extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  }
+
   override readonly name = 'ExtensionError';
   /** Stable code from the table above. */
   readonly code: C;
@@ -133,6 +143,7 @@ export class ExtensionError<C extends ErrorCode = ErrorCode> extends Error {
     super(build(params), options);
     this.code = code;
     this.params = params;
+    Object.defineProperty(this, BRAND, { value: true });
   }
 }
 

@@ -45,24 +45,31 @@ export class ImageRequestHandler {
 
     const image = { x: 0, y: 0, width: request.width, height: request.height };
     const regions = splitIntoTiles(image, regionSize, 0);
-    const results: FeatureCollection[] = [];
-    for (const region of regions) {
-      results.push(
-        await this.processRegion({
-          imageId: request.imageId,
-          endpoint: request.endpoint,
-          region,
-          tileSize: request.tileSize,
-          tileOverlap: request.tileOverlap,
-        }),
-      );
-    }
+    const results = await this.processRegions(
+      regions.map((region) => ({
+        imageId: request.imageId,
+        endpoint: request.endpoint,
+        region,
+        tileSize: request.tileSize,
+        tileOverlap: request.tileOverlap,
+      })),
+    );
     const merged = mergeFeatureCollections(results);
     this.deps.logger?.debug(
       { imageId: request.imageId, regions: regions.length, features: merged.features.length },
       'image processed',
     );
     return merged;
+  }
+
+  /**
+   * Processes every region, one at a time, returning results in region order. Override to run
+   * regions concurrently (the async SageMaker plugin does).
+   */
+  protected async processRegions(requests: readonly RegionRequest[]): Promise<FeatureCollection[]> {
+    const results: FeatureCollection[] = [];
+    for (const request of requests) results.push(await this.processRegion(request));
+    return results;
   }
 
   /** Processes one region; delegates to {@link ImageRequestHandler.regionRequestHandler}. */

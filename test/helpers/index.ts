@@ -89,3 +89,20 @@ export function logLines(stderr: string): Record<string, unknown>[] {
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
+
+/** A fully defaulted config for unit tests of resolve/extensions, with `patch` applied. */
+export function makeConfig(patch: Partial<import('../../src/config.js').ResolvedConfig> = {}): import('../../src/config.js').ResolvedConfig {
+  return {
+    cwd: ROOT,
+    file: undefined,
+    pluginDirs: [],
+    pluginDirsNamed: true,
+    requestType: {},
+    useExtensions: true,
+    fallbackEnabled: false,
+    strict: false,
+    disabled: [],
+    logLevel: 'info',
+    ...patch,
+  };
+}

@@ -1,0 +1,164 @@
+/**
+ * The error table, enumerated: every code has a scenario here that produces it through the real
+ * code path, and a new code without a scenario fails the first test.
+ */
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BUILTIN_HANDLERS } from '../src/builtins.js';
+import { main } from '../src/cli.js';
+import { loadConfig } from '../src/config.js';
+import { discover } from '../src/discover.js';
+import { describeThrown, ERROR_CODES, ExtensionError, type ErrorCode } from '../src/errors.js';
+import { instantiate } from '../src/instantiate.js';
+import { loadPlugin } from '../src/load.js';
+import { validateManifest } from '../src/manifest.js';
+import { Registry } from '../src/registry.js';
+import { resolveSelection, type Selection } from '../src/resolve.js';
+import { HandlerType } from '../src/types.js';
+import { fixture, makeConfig, ROOT } from './helpers/index.js';
+
+/** What a scenario observed: the code, and the text that must name where the problem is. */
+interface Observed {
+  code: string;
+  message: string;
+  where: string;
+}
+
+async function thrown(run: () => unknown): Promise<{ code: string; message: string }> {
+  try {
+    await run();
+  } catch (error) {
+    if (error instanceof ExtensionError) return { code: error.code, message: error.message };
+    throw error;
+  }
+  throw new Error('expected an ExtensionError');
+}
+
+async function viaCli(args: string[]): Promise<{ code: string; message: string }> {
+  let out = '';
+  await main([...args, '--json', '--log-level', 'silent'], { stdout: (text) => (out += text) });
+  return (JSON.parse(out) as { error: { code: string; message: string } }).error;
+}
+
+const candidate = (scenario: string, folder: string) => {
+  const dir = path.join(fixture(scenario), 'plugins', folder);
+  const entry = path.join(dir, 'index.mjs');
+  return { name: folder, root: path.dirname(dir), dir, entry, source: path.relative(ROOT, entry) };
+};
+
+const R = HandlerType.REGION_REQUEST_HANDLER;
+const I = HandlerType.IMAGE_REQUEST_HANDLER;
+const handler = (name: string, patch: object = {}) => ({ ...BUILTIN_HANDLERS.region, name, source: `plugins/${name}/index.mjs`, ...patch });
+const selection = (region: object, image: object = BUILTIN_HANDLERS.image): Selection =>
+  ({ requestType: 'x', source: 'argument', fallback: false, region, image }) as Selection;
+
+const scenarios: Record<ErrorCode, () => Promise<Observed>> = {
+  CONFIG_INVALID: async () => ({ ...(await thrown(() => loadConfig({ cwd: ROOT, env: { USE_EXTENSIONS: 'maybe' } }))), where: 'USE_EXTENSIONS' }),
+  USAGE_INVALID: async () => ({ ...(await viaCli(['lsit'])), where: 'lsit' }),
+  PLUGINS_REJECTED: async () => ({ ...(await viaCli(['resolve', '--strict', '--cwd', fixture('error-throw')])), where: 'plugins/throws/index.mjs' }),
+  ROOT_INVALID: async () => {
+    const { rejected } = await discover({ roots: [path.join(ROOT, 'no-such-root')], cwd: ROOT });
+    return { ...rejected[0]!, where: 'no-such-root' };
+  },
+  ENTRY_NOT_FOUND: async () => {
+    const { rejected } = await discover({ roots: [path.join(fixture('error-no-entry'), 'plugins')], cwd: fixture('error-no-entry') });
+    return { ...rejected[0]!, where: 'plugins/empty' };
+  },
+  PACKAGE_JSON_INVALID: async () => {
+    const { rejected } = await discover({ roots: [path.join(fixture('error-bad-package-json'), 'plugins')], cwd: fixture('error-bad-package-json') });
+    return { ...rejected[0]!, where: 'plugins/bad-json/package.json' };
+  },
+  IMPORT_FAILED: async () => {
+    const c = candidate('error-throw', 'throws');
+    return { ...(await loadPlugin(c)).rejected[0]!, where: c.source };
+  },
+  MANIFEST_MISSING: async () => {
+    const c = candidate('error-no-manifest', 'helpers-only');
+    return { ...(await loadPlugin(c)).rejected[0]!, where: c.source };
+  },
+  MANIFEST_INVALID: async () => ({ ...(await thrown(() => validateManifest({}, 'plugins/x/index.mjs'))), where: 'plugins/x/index.mjs' }),
+  DUPLICATE_SLOT: async () => {
+    const registry = new Registry();
+    registry.add(handler('first'));
+    return { ...(await thrown(() => registry.add(handler('second')))), where: 'plugins/second/index.mjs' };
+  },
+  DUPLICATE_NAME: async () => {
+    const registry = new Registry();
+    registry.add(handler('same'));
+    return { ...(await thrown(() => registry.add(handler('same', { requestType: 'other', source: 'plugins/b/index.mjs' })))), where: 'plugins/b/index.mjs' };
+  },
+  UNKNOWN_REQUEST_TYPE: async () => {
+    const ctx = { registry: new Registry(), config: makeConfig(), rejected: [] };
+    return { ...(await thrown(() => resolveSelection(ctx, { requestType: 'nope' }))), where: 'nope' };
+  },
+  INCOMPLETE_REQUEST_TYPE: async () => {
+    const registry = new Registry();
+    registry.add(handler('half-region', { requestType: 'half' }));
+    const ctx = { registry, config: makeConfig(), rejected: [] };
+    return { ...(await thrown(() => resolveSelection(ctx, { requestType: 'half' }))), where: I };
+  },
+  ENDPOINT_UNSUPPORTED: async () => {
+    const registry = new Registry();
+    registry.add(handler('sm-region', { requestType: 'sm', supportedEndpoints: ['sagemaker'] }));
+    registry.add(handler('sm-image', { requestType: 'sm', handlerType: I, handler: BUILTIN_HANDLERS.image.handler }));
+    const ctx = { registry, config: makeConfig(), rejected: [] };
+    return { ...(await thrown(() => resolveSelection(ctx, { requestType: 'sm', endpoint: 'http' }))), where: 'plugins/sm-region/index.mjs' };
+  },
+  DEPENDENCY_MISSING: async () => ({ ...(await thrown(() => instantiate(selection(handler('needy', { requires: ['table'] }))))), where: 'plugins/needy/index.mjs' }),
+  HANDLER_CONSTRUCTION_FAILED: async () => {
+    const Throws = class {
+      constructor() {
+        throw new Error('no table');
+      }
+      processRegionRequest(): void {}
+    };
+    return { ...(await thrown(() => instantiate(selection(handler('throws', { handler: Throws }))))), where: 'plugins/throws/index.mjs' };
+  },
+};
+
+describe('the error table', () => {
+  it('has a scenario for every code, and no scenario for a code that does not exist', () => {
+    expect(Object.keys(scenarios).sort()).toEqual(ERROR_CODES.map((e) => e.code).sort());
+  });
+
+  it('gives every code a summary', () => {
+    for (const { summary } of ERROR_CODES) expect(summary.length).toBeGreaterThan(10);
+  });
+
+  it.each(ERROR_CODES.map((e) => e.code))('%s is produced by its scenario and names where', async (code) => {
+    const observed = await scenarios[code]();
+    expect(observed.code).toBe(code);
+    expect(observed.message).toContain(observed.where);
+  });
+
+  it('keeps the cause when wrapping', async () => {
+    const c = candidate('error-throw', 'throws');
+    const { rejected } = await loadPlugin(c);
+    expect((rejected[0]!.error.cause as Error).message).toBe('database connection refused');
+  });
+
+  it('is one class with a stable name and the params it was built from', () => {
+    const error = new ExtensionError('DUPLICATE_NAME', { name: 'n', file: 'a', keptSource: 'b' });
+    expect(error).toBeInstanceOf(Error);
+    expect(error.name).toBe('ExtensionError');
+    expect(error.params).toEqual({ name: 'n', file: 'a', keptSource: 'b' });
+  });
+});
+
+describe('describeThrown', () => {
+  const hostile = {
+    toString() {
+      throw new Error('nope');
+    },
+  };
+  it.each([
+    ['null', null, 'threw null'],
+    ['a number', 42, 'threw 42'],
+    ['undefined', undefined, 'threw undefined'],
+    ['a string', 'plain text', 'plain text'],
+    ['an Error', new TypeError('bad'), 'TypeError: bad'],
+    ['an object whose toString throws', hostile, 'cannot be printed'],
+  ])('describes %s without throwing', (_label, value, expected) => {
+    expect(describeThrown(value)).toContain(expected);
+  });
+});

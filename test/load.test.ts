@@ -1,0 +1,136 @@
+import { symlink } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { discover, type PluginCandidate } from '../src/discover.js';
+import { loadPlugin, loadPlugins } from '../src/load.js';
+import { fixture, pairPlugin, tempDir, writeTree } from './helpers/index.js';
+
+async function candidates(cwd: string, root = 'plugins'): Promise<PluginCandidate[]> {
+  return (await discover({ roots: [path.join(cwd, root)], cwd })).plugins;
+}
+
+async function loadOne(files: Record<string, string>) {
+  const dir = await writeTree(await tempDir(), files);
+  const [candidate] = await candidates(dir);
+  return loadPlugin(candidate!);
+}
+
+describe('loadPlugin: collecting manifests', () => {
+  it('collects every export form of the mixed fixture', async () => {
+    const loaded = await loadPlugins(await candidates(fixture('mixed')));
+    const names = Object.fromEntries(loaded.map((l) => [l.candidate.name, l.manifests.map((m) => m.name)]));
+    expect(names).toEqual({
+      commonjs: ['cjs-region', 'cjs-image'],
+      decorated: ['custom-image', 'custom-region'],
+      'default-array': ['array-region', 'array-image'],
+      'named-exports': ['named-region', 'named-image'],
+      'pkg-exports': ['pkg-exports-image'],
+      'pkg-main': ['pkg-main-region'],
+    });
+    expect(loaded.flatMap((l) => l.rejected)).toEqual([]);
+  });
+
+  it('collects a decorated class exported as default, once even when also exported by name', async () => {
+    const dist = path.resolve('dist/index.js');
+    const loaded = await loadOne({
+      'plugins/p/index.mjs': `import { registerHandler } from '${dist}';
+        const C = registerHandler({ requestType: 'd', handlerType: 'REGION_REQUEST_HANDLER', name: 'd-region' })(class { processRegionRequest() {} });
+        export default C; export { C };`,
+    });
+    expect(loaded.manifests.map((m) => m.name)).toEqual(['d-region']);
+  });
+
+  it('does not collect a decorated class twice when a manifest object names it', async () => {
+    const dist = path.resolve('dist/index.js');
+    const loaded = await loadOne({
+      'plugins/p/index.mjs': `import { registerHandler } from '${dist}';
+        export const C = registerHandler({ requestType: 'd', handlerType: 'REGION_REQUEST_HANDLER', name: 'd-region' })(class { processRegionRequest() {} });
+        export const manifest = { requestType: 'd', handlerType: 'REGION_REQUEST_HANDLER', name: 'explicit', handler: C };`,
+    });
+    expect(loaded.manifests.map((m) => m.name)).toEqual(['explicit']);
+  });
+
+  it('keeps the valid manifests of a file when another in it is invalid, and records the declared type', async () => {
+    const loaded = await loadOne({
+      'plugins/p/index.mjs': `class R { processRegionRequest() {} }
+        export default [
+          { requestType: 'ok', handlerType: 'REGION_REQUEST_HANDLER', name: 'ok-region', handler: R },
+          { requestType: 'broken_type', handlerType: 'IMAGE_REQUEST_HANDLER', name: 'bad-image', handler: R },
+        ];`,
+    });
+    expect(loaded.manifests.map((m) => m.name)).toEqual(['ok-region']);
+    expect(loaded.rejected).toHaveLength(1);
+    expect(loaded.rejected[0]).toMatchObject({ code: 'MANIFEST_INVALID', source: 'plugins/p/index.mjs', requestTypes: ['broken_type'] });
+    expect(loaded.rejected[0]?.message).toContain('default export[1]');
+  });
+
+  it('rejects a `manifests` export that is not an array', async () => {
+    const loaded = await loadOne({ 'plugins/p/index.mjs': 'export const manifests = { nope: true };' });
+    expect(loaded.rejected.map((r) => r.code)).toEqual(['MANIFEST_INVALID']);
+  });
+
+  it('reports MANIFEST_MISSING with the exports it did find', async () => {
+    const loaded = await loadOne({ 'plugins/p/index.mjs': 'export const helper = 1; export function util() {}' });
+    expect(loaded.rejected[0]).toMatchObject({ code: 'MANIFEST_MISSING', source: 'plugins/p/index.mjs' });
+    expect(loaded.rejected[0]?.message).toContain('helper, util');
+  });
+});
+
+describe('loadPlugin: import failures', () => {
+  it('names the file for a syntax error and keeps the SyntaxError as cause', async () => {
+    const cwd = fixture('error-syntax');
+    const loaded = await loadPlugins(await candidates(cwd));
+    const broken = loaded.find((l) => l.candidate.name === 'broken');
+    expect(broken?.rejected[0]).toMatchObject({ code: 'IMPORT_FAILED', source: 'plugins/broken/index.mjs' });
+    expect(broken?.rejected[0]?.message).toContain('plugins/broken/index.mjs');
+    expect(broken?.rejected[0]?.error.cause).toBeInstanceOf(SyntaxError);
+    expect(loaded.find((l) => l.candidate.name === 'good')?.manifests).toHaveLength(2);
+  });
+
+  it('names the file for a missing import', async () => {
+    const loaded = await loadOne({ 'plugins/p/index.mjs': "import 'definitely-not-installed-pkg';" });
+    expect(loaded.rejected[0]).toMatchObject({ code: 'IMPORT_FAILED', source: 'plugins/p/index.mjs' });
+    expect(loaded.rejected[0]?.message).toContain('definitely-not-installed-pkg');
+  });
+
+  it.each([
+    ['null', 'throw null;'],
+    ['a number', 'throw 42;'],
+    ['an object whose toString throws', 'throw { toString() { throw new Error("x"); } };'],
+  ])('turns a thrown %s into IMPORT_FAILED', async (_label, body) => {
+    const loaded = await loadOne({ 'plugins/p/index.mjs': body });
+    expect(loaded.rejected[0]).toMatchObject({ code: 'IMPORT_FAILED', source: 'plugins/p/index.mjs' });
+  });
+
+  it('keeps MANIFEST_INVALID from a decorator that throws at import, adding the file', async () => {
+    const cwd = fixture('error-bad-decorator');
+    const loaded = await loadPlugins(await candidates(cwd));
+    const rejection = loaded.flatMap((l) => l.rejected)[0];
+    expect(rejection).toMatchObject({ code: 'MANIFEST_INVALID', source: 'plugins/decorated/index.mjs' });
+    expect(rejection?.message).toContain('plugins/decorated/index.mjs (class Broken)');
+  });
+});
+
+describe('loadPlugins', () => {
+  it('loads the same real file once when reached twice', async () => {
+    const dir = await writeTree(await tempDir(), { 'a/one/index.mjs': pairPlugin('one') });
+    await writeTree(dir, { 'b/two/.keep': '' });
+    await symlink(path.join(dir, 'a/one/index.mjs'), path.join(dir, 'b/two/index.mjs'));
+    const found = (await discover({ roots: [path.join(dir, 'a'), path.join(dir, 'b')], cwd: dir })).plugins;
+    expect(found).toHaveLength(2);
+    const loaded = await loadPlugins(found);
+    expect(loaded.map((l) => l.candidate.source)).toEqual(['a/one/index.mjs']);
+  });
+
+  it('keeps discovery order whatever the import timing', async () => {
+    const dir = await tempDir();
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 12; i++) {
+      const type = `t${String(i).padStart(2, '0')}`;
+      files[`plugins/${type}/index.mjs`] = `await new Promise((r) => setTimeout(r, ${(12 - i) * 3}));\n${pairPlugin(type)}`;
+    }
+    await writeTree(dir, files);
+    const loaded = await loadPlugins(await candidates(dir), 4);
+    expect(loaded.map((l) => l.candidate.name)).toEqual(Object.keys(files).map((f) => f.split('/')[1]).sort());
+  });
+});
