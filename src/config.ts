@@ -103,9 +103,11 @@ async function readConfigFile(cwd: string, configFile: string | undefined): Prom
   const target = configFile === undefined ? undefined : path.resolve(cwd, configFile);
   try {
     const found = target === undefined ? await explorer.search(cwd) : await explorer.load(target);
-    return found === null || found.isEmpty === true ? undefined : { file: found.filepath, data: found.config };
+    return found === null ? undefined : { file: found.filepath, data: found.isEmpty === true ? {} : found.config };
   } catch (cause) {
-    const where = toSource(cwd, target ?? cwd);
+    // cosmiconfig's parse errors carry the file that failed, also when it was found by searching.
+    const failed = (cause as { filepath?: unknown }).filepath;
+    const where = toSource(cwd, typeof failed === 'string' ? failed : (target ?? cwd));
     const missing = (cause as { code?: unknown }).code === 'ENOENT';
     throw new ExtensionError('CONFIG_INVALID', { where, problems: [missing ? 'file not found' : describeThrown(cause)] }, { cause });
   }
@@ -137,20 +139,26 @@ export async function loadConfig(options: ConfigOptions = {}): Promise<ResolvedC
       ? overrides.pluginDirs.map((dir) => path.resolve(cwd, dir))
       : (file.pluginDirs ?? ['plugins']).map((dir) => path.resolve(baseDir, dir));
 
-  const envRequestType = envValue(env, 'REQUEST_TYPE', requestTypeSchema);
+  // Read every variable even when an override wins, so a bad value is never silently ignored.
+  const fromEnv = {
+    requestType: envValue(env, 'REQUEST_TYPE', requestTypeSchema),
+    useExtensions: envBoolean(env, 'USE_EXTENSIONS'),
+    fallbackEnabled: envBoolean(env, 'EXTENSION_FALLBACK_ENABLED'),
+    logLevel: envValue(env, 'LOG_LEVEL', z.enum(LOG_LEVELS)),
+  };
   return {
     cwd,
     file: found?.file,
     pluginDirs,
     pluginDirsNamed: overrides.pluginDirs !== undefined || file.pluginDirs !== undefined,
     requestType: {
-      ...(envRequestType === undefined ? {} : { env: envRequestType }),
+      ...(fromEnv.requestType === undefined ? {} : { env: fromEnv.requestType }),
       ...(file.requestType === undefined ? {} : { config: file.requestType }),
     },
-    useExtensions: overrides.useExtensions ?? envBoolean(env, 'USE_EXTENSIONS') ?? file.useExtensions ?? true,
-    fallbackEnabled: overrides.fallbackEnabled ?? envBoolean(env, 'EXTENSION_FALLBACK_ENABLED') ?? file.fallbackEnabled ?? false,
+    useExtensions: overrides.useExtensions ?? fromEnv.useExtensions ?? file.useExtensions ?? true,
+    fallbackEnabled: overrides.fallbackEnabled ?? fromEnv.fallbackEnabled ?? file.fallbackEnabled ?? false,
     strict: overrides.strict ?? file.strict ?? false,
     disabled: file.disabled ?? [],
-    logLevel: overrides.logLevel ?? envValue(env, 'LOG_LEVEL', z.enum(LOG_LEVELS)) ?? file.logLevel ?? 'info',
+    logLevel: overrides.logLevel ?? fromEnv.logLevel ?? file.logLevel ?? 'info',
   };
 }

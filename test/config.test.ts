@@ -1,0 +1,310 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, type ConfigOptions, type ResolvedConfig } from '../src/config.js';
+import { ExtensionError } from '../src/errors.js';
+import { tempDir, writeTree } from './helpers/index.js';
+
+/** A temp project: a `package.json` (so the 'project' search stops here) plus `files`. */
+async function project(files: Record<string, string> = {}): Promise<string> {
+  return writeTree(await tempDir(), { 'package.json': '{}', ...files });
+}
+
+/** Load with an explicit, empty environment unless one is given: never read process.env. */
+const load = (cwd: string, options: Omit<ConfigOptions, 'cwd'> = {}): Promise<ResolvedConfig> =>
+  loadConfig({ env: {}, ...options, cwd });
+
+/** The CONFIG_INVALID error `promise` rejects with. */
+async function configError(promise: Promise<unknown>): Promise<ExtensionError<'CONFIG_INVALID'>> {
+  let result: unknown;
+  try {
+    result = await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(ExtensionError);
+    expect(error).toMatchObject({ code: 'CONFIG_INVALID' });
+    return error as ExtensionError<'CONFIG_INVALID'>;
+  }
+  throw new Error(`expected CONFIG_INVALID, got ${JSON.stringify(result)}`);
+}
+
+const json = (value: unknown): string => JSON.stringify(value, null, 2);
+const sample = { pluginDirs: ['custom'], logLevel: 'debug', strict: true } as const;
+
+describe('loadConfig: finding the config file', () => {
+  const forms: [string, Record<string, string>][] = [
+    ['osml-extensions.config.json', { 'osml-extensions.config.json': json(sample) }],
+    ['.osml-extensionsrc', { '.osml-extensionsrc': json(sample) }],
+    ['.osml-extensionsrc.json', { '.osml-extensionsrc.json': json(sample) }],
+    ['.osml-extensionsrc.yaml', { '.osml-extensionsrc.yaml': 'pluginDirs:\n  - custom\nlogLevel: debug\nstrict: true\n' }],
+    ['osml-extensions.config.mjs', { 'osml-extensions.config.mjs': `export default ${json(sample)};\n` }],
+    ['osml-extensions.config.cjs', { 'osml-extensions.config.cjs': `module.exports = ${json(sample)};\n` }],
+  ];
+
+  it.each(forms)('finds %s in the project folder', async (name, files) => {
+    const dir = await project(files);
+    const config = await load(dir);
+    expect(config.file).toBe(path.join(dir, name));
+    expect(path.isAbsolute(config.file ?? '')).toBe(true);
+    expect(config.pluginDirs).toEqual([path.join(dir, 'custom')]);
+    expect(config.pluginDirsNamed).toBe(true);
+    expect(config.logLevel).toBe('debug');
+    expect(config.strict).toBe(true);
+  });
+
+  it('finds the "osml-extensions" key of package.json', async () => {
+    const dir = await writeTree(await tempDir(), { 'package.json': json({ name: 'host', 'osml-extensions': sample }) });
+    const config = await load(dir);
+    expect(config.file).toBe(path.join(dir, 'package.json'));
+    expect(config.pluginDirs).toEqual([path.join(dir, 'custom')]);
+    expect(config.logLevel).toBe('debug');
+    expect(config.strict).toBe(true);
+  });
+
+  it('searches up from a subfolder to the project root and resolves pluginDirs against the file', async () => {
+    const dir = await project({ 'osml-extensions.config.json': json({ pluginDirs: ['plugins', 'more/plugins'] }), 'src/deep/.keep': '' });
+    const cwd = path.join(dir, 'src', 'deep');
+    const config = await load(cwd);
+    expect(config.cwd).toBe(cwd);
+    expect(config.file).toBe(path.join(dir, 'osml-extensions.config.json'));
+    expect(config.pluginDirs).toEqual([path.join(dir, 'plugins'), path.join(dir, 'more', 'plugins')]);
+  });
+
+  it('does not search above the folder holding package.json', async () => {
+    const outer = await writeTree(await tempDir(), { 'osml-extensions.config.json': json({ logLevel: 'debug' }), 'proj/package.json': '{}' });
+    const config = await load(path.join(outer, 'proj'));
+    expect(config.file).toBeUndefined();
+    expect(config.logLevel).toBe('info');
+  });
+});
+
+describe('loadConfig: defaults', () => {
+  it('fills every field when there is no config file', async () => {
+    const dir = await project();
+    const config = await load(dir);
+    expect(config).toEqual({
+      cwd: dir,
+      file: undefined,
+      pluginDirs: [path.join(dir, 'plugins')],
+      pluginDirsNamed: false,
+      useExtensions: true,
+      fallbackEnabled: false,
+      strict: false,
+      disabled: [],
+      logLevel: 'info',
+      requestType: {},
+    });
+  });
+
+  it('keeps the file values it was given and defaults the rest', async () => {
+    const dir = await project({ 'osml-extensions.config.json': json({ requestType: 'custom_processing', disabled: ['old-region'], useExtensions: false, fallbackEnabled: true }) });
+    const config = await load(dir);
+    expect(config).toMatchObject({
+      pluginDirs: [path.join(dir, 'plugins')],
+      pluginDirsNamed: false,
+      requestType: { config: 'custom_processing' },
+      disabled: ['old-region'],
+      useExtensions: false,
+      fallbackEnabled: true,
+      strict: false,
+      logLevel: 'info',
+    });
+  });
+});
+
+describe('loadConfig: pluginDirs', () => {
+  it('resolves file pluginDirs against the config file folder, not cwd', async () => {
+    const dir = await project({ 'conf/x.json': json({ pluginDirs: ['../plugins', 'local', '/abs/plugins'] }) });
+    const config = await load(dir, { configFile: 'conf/x.json' });
+    expect(config.file).toBe(path.join(dir, 'conf', 'x.json'));
+    expect(config.pluginDirs).toEqual([path.join(dir, 'plugins'), path.join(dir, 'conf', 'local'), path.resolve('/abs/plugins')]);
+    expect(config.pluginDirsNamed).toBe(true);
+  });
+
+  it('resolves overrides.pluginDirs against cwd, replacing the file list', async () => {
+    const dir = await project({ 'conf/x.json': json({ pluginDirs: ['../plugins'] }) });
+    const config = await load(dir, { configFile: 'conf/x.json', overrides: { pluginDirs: ['a', 'b/c'] } });
+    expect(config.pluginDirs).toEqual([path.join(dir, 'a'), path.join(dir, 'b', 'c')]);
+    expect(config.pluginDirsNamed).toBe(true);
+  });
+
+  it('counts overrides.pluginDirs as named even without a config file', async () => {
+    const dir = await project();
+    const config = await load(dir, { overrides: { pluginDirs: ['plugins'] } });
+    expect(config.pluginDirs).toEqual([path.join(dir, 'plugins')]);
+    expect(config.pluginDirsNamed).toBe(true);
+  });
+});
+
+describe('loadConfig: configFile', () => {
+  it('uses the explicit file instead of the one a search would find', async () => {
+    const dir = await project({
+      'osml-extensions.config.json': json({ logLevel: 'error' }),
+      'other/chosen.json': json({ logLevel: 'debug' }),
+    });
+    const config = await load(dir, { configFile: 'other/chosen.json' });
+    expect(config.file).toBe(path.join(dir, 'other', 'chosen.json'));
+    expect(config.logLevel).toBe('debug');
+  });
+
+  it('accepts an absolute path', async () => {
+    const dir = await project({ 'elsewhere.yaml': 'logLevel: warn\n' });
+    const config = await load(dir, { configFile: path.join(dir, 'elsewhere.yaml') });
+    expect(config.file).toBe(path.join(dir, 'elsewhere.yaml'));
+    expect(config.logLevel).toBe('warn');
+  });
+
+  it('rejects a missing explicit file with CONFIG_INVALID naming it', async () => {
+    const dir = await project({ 'osml-extensions.config.json': json({}) });
+    const error = await configError(load(dir, { configFile: 'conf/missing.json' }));
+    expect(error.message).toContain('conf/missing.json');
+  });
+});
+
+describe('loadConfig: strict schema', () => {
+  it('rejects an unknown key, naming the file by its relative path and the key', async () => {
+    const dir = await project({ 'osml-extensions.config.json': json({ pluginDir: ['plugins'] }) });
+    const error = await configError(load(dir));
+    expect(error.message).toContain('osml-extensions.config.json');
+    expect(error.message).toMatch(/\bpluginDir\b/);
+    expect(error.message).not.toContain(dir);
+  });
+
+  it('names an explicit config file relative to cwd', async () => {
+    const dir = await project({ 'conf/x.json': json({ pluginDir: ['plugins'] }) });
+    const error = await configError(load(dir, { configFile: 'conf/x.json' }));
+    expect(error.message).toContain('conf/x.json');
+    expect(error.message).toMatch(/\bpluginDir\b/);
+    expect(error.message).not.toContain(dir);
+  });
+
+  const wrong: [string, unknown][] = [
+    ['useExtensions', 'yes'],
+    ['pluginDirs', 'plugins'],
+    ['requestType', 'Bad-Type'],
+    ['logLevel', 'loud'],
+    ['disabled', ['Bad Name']],
+    ['fallbackEnabled', 1],
+    ['strict', 'true'],
+  ];
+
+  it.each(wrong)('rejects a wrong %s', async (key, value) => {
+    const dir = await project({ 'osml-extensions.config.json': json({ [key]: value }) });
+    const error = await configError(load(dir));
+    expect(error.message).toContain('osml-extensions.config.json');
+    expect(error.message).toContain(key);
+  });
+
+  it('lists every problem in one message', async () => {
+    const dir = await project({
+      'osml-extensions.config.json': json({ useExtensions: 'yes', pluginDirs: 'plugins', requestType: 'Bad-Type', logLevel: 'loud', disabled: ['Bad Name'] }),
+    });
+    const error = await configError(load(dir));
+    for (const key of ['useExtensions', 'pluginDirs', 'requestType', 'logLevel', 'disabled']) expect(error.message).toContain(key);
+    expect(error.params.problems).toHaveLength(5);
+  });
+
+  it('names package.json when its "osml-extensions" key is invalid', async () => {
+    const dir = await writeTree(await tempDir(), { 'package.json': json({ 'osml-extensions': { logLevel: 'loud' } }) });
+    const error = await configError(load(dir));
+    expect(error.message).toContain('package.json');
+    expect(error.message).toContain('logLevel');
+  });
+
+  it('accepts $schema', async () => {
+    const dir = await project({ 'osml-extensions.config.json': json({ $schema: './schema.json', logLevel: 'warn' }) });
+    expect((await load(dir)).logLevel).toBe('warn');
+  });
+
+  it('rejects malformed JSON, naming the file', async () => {
+    const dir = await project({ '.osml-extensionsrc.json': '{ "pluginDirs": [' });
+    const error = await configError(load(dir));
+    expect(error.message).toContain('.osml-extensionsrc.json');
+  });
+
+  it('rejects malformed JSON in an explicit file, naming it relative to cwd', async () => {
+    const dir = await project({ 'conf/x.json': '{ "logLevel": "debug", }' });
+    const error = await configError(load(dir, { configFile: 'conf/x.json' }));
+    expect(error.message).toContain('conf/x.json');
+    expect(error.params.where).toBe('conf/x.json');
+  });
+
+  // The message's "where" should be the file that failed, relative to cwd (as for schema errors),
+  // not the search folder ".".
+  it('names a malformed file found by searching as its relative path, not the search folder', async () => {
+    const dir = await project({ '.osml-extensionsrc.json': '{ "pluginDirs": [' });
+    const error = await configError(load(dir));
+    expect(error.params.where).toBe('.osml-extensionsrc.json');
+  });
+});
+
+describe('loadConfig: environment overlay', () => {
+  it('keeps REQUEST_TYPE as requestType.env and the file value as requestType.config', async () => {
+    const dir = await project({ 'osml-extensions.config.json': json({ requestType: 'from_file' }) });
+    const config = await load(dir, { env: { REQUEST_TYPE: 'from_env' } });
+    expect(config.requestType).toEqual({ env: 'from_env', config: 'from_file' });
+  });
+
+  it('sets requestType.env alone when the file has none', async () => {
+    const dir = await project();
+    expect((await load(dir, { env: { REQUEST_TYPE: 'sm_endpoint' } })).requestType).toEqual({ env: 'sm_endpoint' });
+  });
+
+  it('treats an empty REQUEST_TYPE as unset', async () => {
+    const dir = await project({ 'osml-extensions.config.json': json({ requestType: 'from_file' }) });
+    expect((await load(dir, { env: { REQUEST_TYPE: '' } })).requestType).toEqual({ config: 'from_file' });
+  });
+
+  it('rejects REQUEST_TYPE=../x.mjs, naming the variable', async () => {
+    const dir = await project();
+    const error = await configError(load(dir, { env: { REQUEST_TYPE: '../x.mjs' } }));
+    expect(error.message).toContain('REQUEST_TYPE');
+  });
+
+  const words: [string, boolean][] = [
+    ['true', true], ['TRUE', true], ['1', true], ['yes', true], ['Yes', true], ['on', true], ['ON', true],
+    ['false', false], ['False', false], ['0', false], ['no', false], ['NO', false], ['off', false], ['oFf', false],
+  ];
+
+  describe.each([
+    ['USE_EXTENSIONS', 'useExtensions'],
+    ['EXTENSION_FALLBACK_ENABLED', 'fallbackEnabled'],
+  ] as const)('%s', (variable, key) => {
+    it.each(words)(`${variable}=%s beats the file`, async (word, expected) => {
+      const dir = await project({ 'osml-extensions.config.json': json({ [key]: !expected }) });
+      const config = await load(dir, { env: { [variable]: word } });
+      expect(config[key]).toBe(expected);
+    });
+
+    it.each([true, false])('an empty value is unset: the file value (%s) wins', async (fileValue) => {
+      const dir = await project({ 'osml-extensions.config.json': json({ [key]: fileValue }) });
+      const config = await load(dir, { env: { [variable]: '' } });
+      expect(config[key]).toBe(fileValue);
+    });
+
+    it('rejects any other word, naming the variable', async () => {
+      const dir = await project();
+      const error = await configError(load(dir, { env: { [variable]: 'maybe' } }));
+      expect(error.message).toContain(variable);
+    });
+  });
+
+  it('LOG_LEVEL beats the file; empty LOG_LEVEL is unset', async () => {
+    const dir = await project({ 'osml-extensions.config.json': json({ logLevel: 'warn' }) });
+    expect((await load(dir, { env: { LOG_LEVEL: 'debug' } })).logLevel).toBe('debug');
+    expect((await load(dir, { env: { LOG_LEVEL: '' } })).logLevel).toBe('warn');
+  });
+
+  it('rejects an unknown LOG_LEVEL, naming the variable', async () => {
+    const dir = await project();
+    const error = await configError(load(dir, { env: { LOG_LEVEL: 'loud' } }));
+    expect(error.message).toContain('LOG_LEVEL');
+  });
+
+  it('overrides beat the environment and the file', async () => {
+    const dir = await project({ 'osml-extensions.config.json': json({ useExtensions: true, fallbackEnabled: true, logLevel: 'error', strict: false }) });
+    const config = await load(dir, {
+      env: { USE_EXTENSIONS: 'yes', EXTENSION_FALLBACK_ENABLED: 'on', LOG_LEVEL: 'debug' },
+      overrides: { useExtensions: false, fallbackEnabled: false, logLevel: 'trace', strict: true },
+    });
+    expect(config).toMatchObject({ useExtensions: false, fallbackEnabled: false, logLevel: 'trace', strict: true });
+  });
+});

@@ -1,0 +1,304 @@
+/**
+ * The SageMaker plugins this repository ships, run against a fake `sagemakerRuntime`.
+ * They import `osml-extensions` (dist/ via the package self-reference): run `npm run build` first.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Bounds, FeatureCollection, ImageRequest, RegionRequest } from '../src/handlers/types.js';
+import { attachedManifest, validateManifest } from '../src/manifest.js';
+import { HandlerType } from '../src/types.js';
+import { ROOT } from './helpers/index.js';
+
+type Deps = Record<string, unknown>;
+interface RegionHandler {
+  processRegionRequest(request: RegionRequest): Promise<FeatureCollection>;
+}
+interface ImageHandler {
+  processImageRequest(request: ImageRequest): Promise<FeatureCollection>;
+}
+type Ctor<T> = new (deps: Deps) => T;
+
+interface SmModule {
+  SageMakerRegionHandler: Ctor<RegionHandler>;
+  SageMakerImageHandler: Ctor<ImageHandler>;
+}
+interface AsyncModule {
+  AsyncSageMakerRegionHandler: Ctor<RegionHandler>;
+  AsyncSageMakerImageHandler: Ctor<ImageHandler>;
+  manifests: Record<string, unknown>[];
+}
+
+/** Import a plugin through Node's own loader (a computed URL: the .mjs files have no type declarations). */
+const importPlugin = async <T>(rel: string): Promise<T> => (await import(new URL(rel, import.meta.url).href)) as T;
+
+let sm: SmModule;
+let asyncSm: AsyncModule;
+beforeAll(async () => {
+  if (!existsSync(path.join(ROOT, 'dist', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+  sm = await importPlugin<SmModule>('../plugins/sm-endpoint/index.mjs');
+  asyncSm = await importPlugin<AsyncModule>('../plugins/async-sm-endpoint/index.mjs');
+});
+
+const encode = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
+
+/** What the fake model finds in every tile: one point at tile-local (5, 5). */
+const tileResult = (): FeatureCollection => ({
+  type: 'FeatureCollection',
+  features: [{ type: 'Feature', geometry: { type: 'Point', coordinates: [5, 5] }, properties: { label: 'ship' } }],
+});
+
+interface InvokeCall {
+  EndpointName: string;
+  ContentType: string;
+  Body: string;
+}
+
+/** A fake SageMaker runtime. `getOutput` returns undefined for the first `pendingPolls` polls of each location. */
+function fakeRuntime(options: { pendingPolls?: number; response?: unknown } = {}) {
+  const pendingPolls = options.pendingPolls ?? 0;
+  const response = (): unknown => options.response ?? tileResult();
+  const calls: InvokeCall[] = [];
+  const asyncCalls: InvokeCall[] = [];
+  const polls = new Map<string, number>();
+  return {
+    calls,
+    asyncCalls,
+    polls,
+    async invokeEndpoint(request: InvokeCall): Promise<{ Body: Uint8Array }> {
+      calls.push(request);
+      return { Body: encode(response()) };
+    },
+    async invokeEndpointAsync(request: InvokeCall): Promise<{ OutputLocation: string }> {
+      asyncCalls.push(request);
+      const OutputLocation = `s3://bucket/out/${asyncCalls.length}.out`;
+      polls.set(OutputLocation, 0);
+      return { OutputLocation };
+    },
+    async getOutput(location: string): Promise<Uint8Array | undefined> {
+      const count = (polls.get(location) ?? 0) + 1;
+      polls.set(location, count);
+      return count <= pendingPolls ? undefined : encode(response());
+    },
+  };
+}
+
+const bodyOf = (call: InvokeCall): { imageId: string; bounds: Bounds } => JSON.parse(call.Body) as { imageId: string; bounds: Bounds };
+const pointsOf = (fc: FeatureCollection): unknown[] =>
+  fc.features.map((f) => (f.geometry?.type === 'Point' ? f.geometry.coordinates : f.geometry));
+
+const quadrants = (x: number, y: number): Bounds[] => [
+  { x, y, width: 256, height: 256 },
+  { x: x + 256, y, width: 256, height: 256 },
+  { x, y: y + 256, width: 256, height: 256 },
+  { x: x + 256, y: y + 256, width: 256, height: 256 },
+];
+
+const region = (x: number, y: number): RegionRequest => ({
+  imageId: 'img-1',
+  endpoint: 'my-sm-endpoint',
+  region: { x, y, width: 512, height: 512 },
+  tileSize: 256,
+  tileOverlap: 0,
+});
+
+describe('sm-endpoint region handler', () => {
+  it('invokes the endpoint once per tile and returns features in image coordinates', async () => {
+    const runtime = fakeRuntime();
+    const handler = new sm.SageMakerRegionHandler({ sagemakerRuntime: runtime });
+    const result = await handler.processRegionRequest(region(512, 1024));
+
+    expect(runtime.calls).toHaveLength(4);
+    for (const call of runtime.calls) {
+      expect(call.EndpointName).toBe('my-sm-endpoint');
+      expect(call.ContentType).toBe('application/json');
+      expect(typeof call.Body).toBe('string');
+    }
+    expect(runtime.calls.map(bodyOf)).toEqual(quadrants(512, 1024).map((bounds) => ({ imageId: 'img-1', bounds })));
+    expect(result.type).toBe('FeatureCollection');
+    expect(pointsOf(result)).toEqual([[517, 1029], [773, 1029], [517, 1285], [773, 1285]]);
+    expect(result.features[0]?.properties).toEqual({ label: 'ship' });
+  });
+
+  it.each([
+    ['an error object', { message: 'model crashed' }],
+    ['an array', []],
+    ['a FeatureCollection without features', { type: 'FeatureCollection' }],
+  ])('rejects %s, naming the endpoint', async (_what, response) => {
+    const runtime = fakeRuntime({ response });
+    const handler = new sm.SageMakerRegionHandler({ sagemakerRuntime: runtime });
+    await expect(handler.processRegionRequest(region(0, 0))).rejects.toThrow(/my-sm-endpoint/);
+  });
+});
+
+describe('sm-endpoint image handler', () => {
+  it('processes a 1024x512 image end to end through the sm region handler', async () => {
+    const runtime = fakeRuntime();
+    const regionHandler = new sm.SageMakerRegionHandler({ sagemakerRuntime: runtime });
+    const handler = new sm.SageMakerImageHandler({ sagemakerRuntime: runtime, regionRequestHandler: regionHandler });
+    const result = await handler.processImageRequest({ imageId: 'img-1', endpoint: 'my-sm-endpoint', width: 1024, height: 512, regionSize: 512, tileSize: 256, tileOverlap: 0 });
+
+    expect(runtime.calls).toHaveLength(8);
+    expect(runtime.calls.every((c) => c.EndpointName === 'my-sm-endpoint')).toBe(true);
+    expect(runtime.calls.map((c) => bodyOf(c).bounds)).toEqual([...quadrants(0, 0), ...quadrants(512, 0)]);
+    expect(pointsOf(result)).toEqual([
+      [5, 5], [261, 5], [5, 261], [261, 261],
+      [517, 5], [773, 5], [517, 261], [773, 261],
+    ]);
+  });
+});
+
+describe('async-sm-endpoint region handler', () => {
+  it('submits each tile and polls until its output appears', async () => {
+    const runtime = fakeRuntime({ pendingPolls: 2 });
+    const handler = new asyncSm.AsyncSageMakerRegionHandler({ sagemakerRuntime: runtime, asyncPolling: { intervalMs: 1, maxPolls: 5 } });
+    const result = await handler.processRegionRequest(region(0, 512));
+
+    expect(runtime.calls).toHaveLength(0);
+    expect(runtime.asyncCalls).toHaveLength(4);
+    expect(runtime.asyncCalls.every((c) => c.EndpointName === 'my-sm-endpoint')).toBe(true);
+    expect(runtime.asyncCalls.map((c) => bodyOf(c).bounds)).toEqual(quadrants(0, 512));
+    // Two empty polls, then the output, for every tile.
+    expect([...runtime.polls.values()]).toEqual([3, 3, 3, 3]);
+    expect(pointsOf(result)).toEqual([[5, 517], [261, 517], [5, 773], [261, 773]]);
+  });
+
+  it('fails after maxPolls, naming the output location', async () => {
+    const runtime = fakeRuntime({ pendingPolls: 1_000 });
+    const handler = new asyncSm.AsyncSageMakerRegionHandler({ sagemakerRuntime: runtime, asyncPolling: { intervalMs: 1, maxPolls: 5 } });
+    const error = await handler.processRegionRequest(region(0, 0)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(Error);
+    const location = [...runtime.polls.keys()][0] ?? '(none)';
+    expect(location).toMatch(/^s3:\/\//);
+    expect((error as Error).message).toContain(location);
+    expect(runtime.polls.get(location)).toBe(5);
+  });
+
+  it('rejects a non-FeatureCollection output, naming the endpoint', async () => {
+    const runtime = fakeRuntime({ pendingPolls: 1, response: { status: 'failed' } });
+    const handler = new asyncSm.AsyncSageMakerRegionHandler({ sagemakerRuntime: runtime, asyncPolling: { intervalMs: 1, maxPolls: 5 } });
+    await expect(handler.processRegionRequest(region(0, 0))).rejects.toThrow(/my-sm-endpoint/);
+  });
+});
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+}
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+/** A region handler whose calls stay pending until the test settles them; records concurrency. */
+function gatedRegionHandler() {
+  const open: { request: RegionRequest; done: Deferred<FeatureCollection> }[] = [];
+  const state = { active: 0, max: 0, started: 0 };
+  const handler: RegionHandler = {
+    async processRegionRequest(request) {
+      state.started++;
+      state.active++;
+      state.max = Math.max(state.max, state.active);
+      const done = deferred<FeatureCollection>();
+      open.push({ request, done });
+      try {
+        return await done.promise;
+      } finally {
+        state.active--;
+      }
+    },
+  };
+  return { handler, open, state };
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+
+describe('async-sm-endpoint image handler', () => {
+  it.each([2, 3])('keeps up to regionsInFlight=%i regions in flight, yet returns features in region order', async (regionsInFlight) => {
+    const gate = gatedRegionHandler();
+    const handler = new asyncSm.AsyncSageMakerImageHandler({ regionRequestHandler: gate.handler, regionsInFlight });
+    // 5 regions of 512 in a row.
+    const run = handler.processImageRequest({ imageId: 'img-1', endpoint: 'my-sm-endpoint', width: 2560, height: 512, regionSize: 512 });
+
+    await tick();
+    expect(gate.state.active).toBe(regionsInFlight);
+    // Settle the newest pending region first, so completion order differs from region order.
+    for (let guard = 0; guard < 20; guard++) {
+      await tick();
+      expect(gate.state.active).toBeLessThanOrEqual(regionsInFlight);
+      const pending = gate.open.pop();
+      if (pending === undefined) break;
+      const { x } = pending.request.region;
+      pending.done.resolve({ type: 'FeatureCollection', features: [{ type: 'Feature', geometry: null, properties: { regionX: x } }] });
+    }
+    const result = await run;
+
+    expect(gate.state.started).toBe(5);
+    expect(gate.state.max).toBe(regionsInFlight);
+    expect(result.features.map((f) => f.properties?.['regionX'])).toEqual([0, 512, 1024, 1536, 2048]);
+  });
+
+  it('runs a small image end to end through the async region handler', async () => {
+    const runtime = fakeRuntime({ pendingPolls: 1 });
+    const deps = { sagemakerRuntime: runtime, asyncPolling: { intervalMs: 1, maxPolls: 5 }, regionsInFlight: 2 };
+    const regionHandler = new asyncSm.AsyncSageMakerRegionHandler(deps);
+    const handler = new asyncSm.AsyncSageMakerImageHandler({ ...deps, regionRequestHandler: regionHandler });
+    const result = await handler.processImageRequest({ imageId: 'img-1', endpoint: 'my-sm-endpoint', width: 1024, height: 512, regionSize: 512, tileSize: 256, tileOverlap: 0 });
+
+    expect(runtime.asyncCalls).toHaveLength(8);
+    expect(pointsOf(result)).toEqual([
+      [5, 5], [261, 5], [5, 261], [261, 261],
+      [517, 5], [773, 5], [517, 261], [773, 261],
+    ]);
+  });
+});
+
+describe('plugin manifests', () => {
+  it('decorates the sm-endpoint classes with valid manifests', () => {
+    const region = attachedManifest(sm.SageMakerRegionHandler);
+    const image = attachedManifest(sm.SageMakerImageHandler);
+    expect(region).toBeDefined();
+    expect(image).toBeDefined();
+
+    const regionManifest = validateManifest({ ...region, handler: sm.SageMakerRegionHandler }, 'plugins/sm-endpoint/index.mjs');
+    expect(regionManifest).toMatchObject({
+      requestType: 'sm_endpoint',
+      handlerType: HandlerType.REGION_REQUEST_HANDLER,
+      supportedEndpoints: ['sagemaker'],
+      requires: ['sagemakerRuntime'],
+    });
+    const imageManifest = validateManifest({ ...image, handler: sm.SageMakerImageHandler }, 'plugins/sm-endpoint/index.mjs');
+    expect(imageManifest).toMatchObject({
+      requestType: 'sm_endpoint',
+      handlerType: HandlerType.IMAGE_REQUEST_HANDLER,
+      supportedEndpoints: ['sagemaker'],
+    });
+    expect(regionManifest.name).not.toBe(imageManifest.name);
+  });
+
+  it('exports valid async-sm-endpoint manifests, one region and one image handler', () => {
+    expect(asyncSm.manifests).toHaveLength(2);
+    const manifests = asyncSm.manifests.map((m) => validateManifest(m, 'plugins/async-sm-endpoint/index.mjs'));
+    const region = manifests.find((m) => m.handlerType === HandlerType.REGION_REQUEST_HANDLER);
+    const image = manifests.find((m) => m.handlerType === HandlerType.IMAGE_REQUEST_HANDLER);
+
+    expect(region).toMatchObject({
+      requestType: 'async_sm_endpoint',
+      supportedEndpoints: ['async_sagemaker'],
+      requires: ['sagemakerRuntime'],
+      handler: asyncSm.AsyncSageMakerRegionHandler,
+    });
+    expect(image).toMatchObject({
+      requestType: 'async_sm_endpoint',
+      supportedEndpoints: ['async_sagemaker'],
+      handler: asyncSm.AsyncSageMakerImageHandler,
+    });
+    expect(region?.name).not.toBe(image?.name);
+  });
+});
