@@ -98,12 +98,12 @@ export async function main(argv: string[], io: { stdout: (text: string) => void 
     return fail(error, 2);
   }
   const { values, command } = args;
-  if (values.help === true || command === undefined) {
-    io.stdout(HELP);
-    return 0;
-  }
   if (values.version === true) {
     io.stdout(`${(createRequire(import.meta.url)('../package.json') as { version: string }).version}\n`);
+    return 0;
+  }
+  if (values.help === true || command === undefined) {
+    io.stdout(HELP);
     return 0;
   }
 

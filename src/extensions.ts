@@ -105,7 +105,7 @@ export async function loadExtensions(options: LoadExtensionsOptions = {}): Promi
   }
   const requestTypes = Object.fromEntries(registry.requestTypes().map((t) => [t, { complete: registry.isComplete(t) }]));
   logger.info(
-    { event: 'boot.summary', ...registry.stats(), rejected: rejected.filter((r) => r.level === 'error').length, warnings: rejected.filter((r) => r.level === 'warn').length, requestTypesInForce: requestTypes, useExtensions: config.useExtensions, durationMs },
+    { event: 'boot.summary', ...registry.stats(), rejected: rejected.filter((r) => r.level === 'error').length, warnings: rejected.filter((r) => r.level === 'warn').length, types: requestTypes, useExtensions: config.useExtensions, durationMs },
     'boot complete',
   );
 

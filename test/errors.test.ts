@@ -2,6 +2,7 @@
  * The error table, enumerated: every code has a scenario here that produces it through the real
  * code path, and a new code without a scenario fails the first test.
  */
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_HANDLERS } from '../src/builtins.js';
@@ -129,6 +130,11 @@ describe('the error table', () => {
     const observed = await scenarios[code]();
     expect(observed.code).toBe(code);
     expect(observed.message).toContain(observed.where);
+  });
+
+  it('is documented: every code is a row of the README error table', async () => {
+    const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
+    for (const { code } of ERROR_CODES) expect(readme).toContain(`| \`${code}\` |`);
   });
 
   it('keeps the cause when wrapping', async () => {
