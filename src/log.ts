@@ -11,6 +11,8 @@ export interface LoggerOptions {
   level?: LogLevel;
   /** Human-readable lines instead of JSON. @default process.stderr.isTTY */
   pretty?: boolean;
+  /** Where to write. @default stderr (file descriptor 2) */
+  destination?: NodeJS.WritableStream;
 }
 
 /**
@@ -20,10 +22,11 @@ export interface LoggerOptions {
 export function createLogger(options: LoggerOptions = {}): PinoLogger {
   const level = options.level ?? 'info';
   const base = { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime };
+  const destination = options.destination ?? 2;
   if (options.pretty ?? process.stderr.isTTY === true) {
-    return pino(base, pretty({ destination: 2, sync: true, ignore: 'event', translateTime: 'HH:MM:ss.l' }));
+    return pino(base, pretty({ destination, sync: true, ...(options.destination === undefined ? {} : { colorize: false }), ignore: 'event', translateTime: 'HH:MM:ss.l' }));
   }
-  return pino(base, pino.destination({ fd: 2, sync: true }));
+  return pino(base, typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : destination);
 }
 
 /** A logger that drops everything: the library default, so it never writes on its own. */
