@@ -1,149 +1,171 @@
 /**
  * The `osml-extensions` command: argv → library calls → output and exit code. The only place
  * that decides exit codes (0 ok, 1 failure, 2 usage). Logs go to stderr; stdout holds results,
- * and with `--json` exactly one JSON document.
+ * and with `--json` exactly one JSON document. Each command lives in src/commands/.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { defaultDeps } from './builtins.js';
+import { check, list } from './commands/list.js';
+import { resolve, start } from './commands/resolve.js';
+import { GLOBAL_OPTIONS, stringOption, type Command, type CommandContext, type OptionValues } from './commands/command.js';
 import { loadConfig } from './config.js';
 import { ExtensionError, describeThrown, isExtensionError } from './errors.js';
-import { loadExtensions, type Extensions } from './extensions.js';
+import { loadExtensions } from './extensions.js';
 import { createLogger } from './log.js';
 import { closest } from './suggest.js';
 import { LOG_LEVELS, type LogLevel } from './types.js';
-import { formatList, formatSelection, listDocument, selectionDocument } from './cli-output.js';
 
-const COMMANDS = ['list', 'check', 'resolve', 'start'] as const;
-type Command = (typeof COMMANDS)[number];
+/** Every command, in the order `--help` lists them. */
+export const COMMANDS: readonly Command[] = [list, check, resolve, start];
 
-const HELP = `Usage: osml-extensions <command> [options]
+const GLOBAL_HELP: Record<keyof typeof GLOBAL_OPTIONS, string> = {
+  config: 'Use this config file instead of searching for one',
+  plugins: 'Plugin root; repeat for several (replaces `pluginDirs`)',
+  cwd: 'Working directory (config search, relative paths) [default: .]',
+  'log-level': `${LOG_LEVELS.join('|')} [default: info]`,
+  strict: 'Fail if any plugin is refused',
+  json: 'Print exactly one JSON document on stdout',
+  help: 'Show help',
+  version: 'Show the version',
+};
 
-Commands:
-  list       Show every registered handler and every refused plugin
-  check      Like list; exits 1 if a plugin was refused or a request type is incomplete (for CI)
-  resolve    Show the handler pair in force and why it was chosen
-  start      Boot, resolve, construct the pair with the default services, log ready
-
-Options:
-  --config FILE          Use this config file instead of searching for one
-  --plugins DIR          Plugin root; repeat for several (replaces \`pluginDirs\`)
-  --cwd DIR              Working directory (config search, relative paths) [default: .]
-  --log-level LEVEL      ${LOG_LEVELS.join('|')} [default: info]
-  --strict               Fail if any plugin is refused
-  --json                 Print exactly one JSON document on stdout
-  --request-type TYPE    (resolve, start) Request type to use
-  --endpoint-type TYPE   (resolve, start) Endpoint type of the model, e.g. sagemaker
-  -h, --help             Show this help
-  -v, --version          Show the version
-
-Examples:
-  osml-extensions list
-  osml-extensions check --json
-  REQUEST_TYPE=sm_endpoint osml-extensions resolve --endpoint-type sagemaker
-`;
-
-const OPTIONS = {
-  config: { type: 'string' },
-  plugins: { type: 'string', multiple: true },
-  cwd: { type: 'string' },
-  'log-level': { type: 'string' },
-  strict: { type: 'boolean' },
-  json: { type: 'boolean' },
-  'request-type': { type: 'string' },
-  'endpoint-type': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean', short: 'v' },
-} as const;
-
-function parse(argv: string[]) {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (cause) {
-    throw new ExtensionError('USAGE_INVALID', { problem: describeThrown(cause).replace(/^TypeError[^:]*: /, '') }, { cause });
-  }
-  const { values, positionals } = parsed;
-  const [command, ...extra] = positionals;
-  if (values.help === true || values.version === true) return { values, command: undefined };
-  if (command === undefined) throw new ExtensionError('USAGE_INVALID', { problem: 'No command given' });
-  if (!(COMMANDS as readonly string[]).includes(command)) {
-    const hint = closest(command, COMMANDS);
-    throw new ExtensionError('USAGE_INVALID', { problem: `Unknown command "${command}"${hint === undefined ? '' : ` (did you mean "${hint}"?)`}` });
-  }
-  if (extra.length > 0) throw new ExtensionError('USAGE_INVALID', { problem: `Unexpected argument "${extra[0]}"` });
-  const level = values['log-level'];
-  if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) {
-    throw new ExtensionError('USAGE_INVALID', { problem: `\`--log-level\` must be one of ${LOG_LEVELS.join(', ')}, received "${level}"` });
-  }
-  return { values, command: command as Command };
+function optionLines(options: Record<string, { type: string; short?: string }>, help: Record<string, string>): string[] {
+  return Object.entries(options).map(([name, spec]) => {
+    const flag = `${spec.short === undefined ? '' : `-${spec.short}, `}--${name}${spec.type === 'string' ? ` ${name === 'config' ? 'FILE' : name === 'plugins' || name === 'cwd' ? 'DIR' : 'VALUE'}` : ''}`;
+    return `  ${flag.padEnd(26)}${help[name] ?? ''}`;
+  });
 }
 
-/** Run one command; returns the exit code. Exported for tests; the bin calls it with process.argv. */
-export async function main(argv: string[], io: { stdout: (text: string) => void } = { stdout: (t) => process.stdout.write(t) }): Promise<number> {
+/** The general help, or one command's. */
+export function helpText(command?: Command): string {
+  if (command === undefined) {
+    return [
+      'Usage: osml-extensions <command> [options]',
+      '',
+      'Commands:',
+      ...COMMANDS.map((c) => `  ${c.name.padEnd(10)}${c.summary}`),
+      '',
+      'Options:',
+      ...optionLines(GLOBAL_OPTIONS, GLOBAL_HELP),
+      '',
+      'Examples:',
+      ...COMMANDS.map((c) => `  ${c.examples[0] ?? ''}`),
+      '',
+      'Run `osml-extensions <command> --help` for a command.',
+      '',
+    ].join('\n');
+  }
+  return [
+    `Usage: osml-extensions ${command.usage}`,
+    '',
+    command.summary,
+    '',
+    'Options:',
+    ...optionLines(command.options as Record<string, { type: string }>, command.optionHelp),
+    ...optionLines(GLOBAL_OPTIONS, GLOBAL_HELP),
+    '',
+    'Examples:',
+    ...command.examples.map((e) => `  ${e}`),
+    '',
+  ].join('\n');
+}
+
+const usage = (problem: string, cause?: unknown) => new ExtensionError('USAGE_INVALID', { problem }, { cause });
+
+/** Find the command, then parse its options strictly (unknown flags are usage errors). */
+function parse(argv: string[]): { command: Command | undefined; values: OptionValues; args: string[] } {
+  // A lenient pass finds the command name even after global flags that take values (`--cwd x list`).
+  const name = parseArgs({ args: argv, options: GLOBAL_OPTIONS, strict: false, allowPositionals: true }).positionals[0];
+  const command = COMMANDS.find((c) => c.name === name);
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...command?.options }, allowPositionals: true, strict: true });
+  } catch (cause) {
+    const unknown = /Unknown option '([^']+)'/.exec(describeThrown(cause));
+    const problem = unknown ? `Unknown option "${unknown[1]}"${command ? ` for \`${command.name}\`` : ''}` : describeThrown(cause).replace(/^TypeError[^:]*: /, '').replace(/\.$/, '');
+    throw usage(problem, cause);
+  }
+  const values = parsed.values as OptionValues;
+  if (values['help'] === true || values['version'] === true) return { command, values, args: [] };
+  if (name === undefined) throw usage('No command given');
+  if (command === undefined) {
+    const hint = closest(name, COMMANDS.map((c) => c.name));
+    throw usage(`Unknown command "${name}"${hint === undefined ? '' : ` (did you mean "${hint}"?)`}`);
+  }
+  const args = parsed.positionals.slice(1);
+  if (args.length > (command.maxArgs ?? 0)) throw usage(`Unexpected argument "${args[command.maxArgs ?? 0]}" for \`${command.name}\``);
+  const level = values['log-level'];
+  if (level !== undefined && !(LOG_LEVELS as readonly unknown[]).includes(level)) {
+    throw usage(`\`--log-level\` must be one of ${LOG_LEVELS.join(', ')}, received "${String(level)}"`);
+  }
+  return { command, values, args };
+}
+
+/** The context a command runs in: global flags applied once. */
+function context(values: OptionValues, args: string[], io: CliIO): CommandContext {
+  const plugins = values['plugins'];
+  const configOptions = () => ({
+    cwd: path.resolve(stringOption(values, 'cwd') ?? '.'),
+    ...(typeof values['config'] === 'string' ? { configFile: values['config'] } : {}),
+    overrides: {
+      ...(Array.isArray(plugins) ? { pluginDirs: plugins.map(String) } : {}),
+      ...(values['strict'] === true ? { strict: true } : {}),
+      ...(typeof values['log-level'] === 'string' ? { logLevel: values['log-level'] as LogLevel } : {}),
+    },
+  });
+  return {
+    values,
+    args,
+    stdout: io.stdout,
+    stdoutIsTTY: io.stdoutIsTTY,
+    loadConfig: () => loadConfig(configOptions()),
+    async boot() {
+      const config = await loadConfig(configOptions());
+      const logger = createLogger({ level: config.logLevel });
+      return { ext: await loadExtensions({ config, logger }), logger };
+    },
+  };
+}
+
+/** Where the CLI writes; tests pass their own. */
+export interface CliIO {
+  stdout(text: string): void;
+  stdoutIsTTY: boolean;
+}
+
+const processIO: CliIO = { stdout: (text) => void process.stdout.write(text), stdoutIsTTY: process.stdout.isTTY === true };
+
+/** Run one command; returns the exit code. The bin calls it with process.argv. */
+export async function main(argv: string[], io: Partial<CliIO> = {}): Promise<number> {
+  const out: CliIO = { ...processIO, ...io };
   const json = argv.includes('--json');
   const fail = (error: unknown, exitCode: number): number => {
     const code = isExtensionError(error) ? error.code : 'INTERNAL';
     const message = isExtensionError(error) ? error.message : describeThrown(error);
-    if (json) io.stdout(`${JSON.stringify({ error: { code, message } })}\n`);
+    if (json) out.stdout(`${JSON.stringify({ error: { code, message } })}\n`);
     else process.stderr.write(`osml-extensions: ${code}: ${message}\n`);
     return exitCode;
   };
 
-  let args: ReturnType<typeof parse>;
+  let parsed: ReturnType<typeof parse>;
   try {
-    args = parse(argv);
+    parsed = parse(argv);
   } catch (error) {
     return fail(error, 2);
   }
-  const { values, command } = args;
-  if (values.version === true) {
-    io.stdout(`${(createRequire(import.meta.url)('../package.json') as { version: string }).version}\n`);
+  const { command, values, args } = parsed;
+  if (values['version'] === true) {
+    out.stdout(`${(createRequire(import.meta.url)('../package.json') as { version: string }).version}\n`);
     return 0;
   }
-  if (values.help === true || command === undefined) {
-    io.stdout(HELP);
+  if (values['help'] === true || command === undefined) {
+    out.stdout(helpText(command));
     return 0;
   }
-
   try {
-    const cwd = path.resolve(values.cwd ?? '.');
-    const config = await loadConfig({
-      cwd,
-      ...(values.config === undefined ? {} : { configFile: values.config }),
-      overrides: {
-        ...(values.plugins === undefined ? {} : { pluginDirs: values.plugins }),
-        ...(values.strict === undefined ? {} : { strict: values.strict }),
-        ...(values['log-level'] === undefined ? {} : { logLevel: values['log-level'] as LogLevel }),
-      },
-    });
-    const logger = createLogger({ level: config.logLevel });
-    const ext = await loadExtensions({ config, logger });
-    return await run(command, ext, values, io, logger);
+    return await command.run(context(values, args, out));
   } catch (error) {
-    return fail(error, 1);
+    return fail(error, isExtensionError(error, 'USAGE_INVALID') ? 2 : 1);
   }
-}
-
-async function run(command: Command, ext: Extensions, values: ReturnType<typeof parse>['values'], io: { stdout: (text: string) => void }, logger: ReturnType<typeof createLogger>): Promise<number> {
-  const errors = ext.rejected.filter((r) => r.level === 'error');
-  const strictFailure = ext.config.strict && errors.length > 0;
-  if (command === 'list' || command === 'check') {
-    const doc = listDocument(ext);
-    io.stdout(values.json === true ? `${JSON.stringify(doc)}\n` : formatList(doc));
-    const incomplete = Object.values(doc.requestTypes).some((t) => !t.complete);
-    return strictFailure || (command === 'check' && (errors.length > 0 || incomplete)) ? 1 : 0;
-  }
-  if (strictFailure) throw new ExtensionError('PLUGINS_REJECTED', { sources: errors.map((r) => r.source) });
-  const options = { requestType: values['request-type'], endpoint: values['endpoint-type'] };
-  if (command === 'resolve') {
-    const selection = ext.resolve(options);
-    io.stdout(values.json === true ? `${JSON.stringify(selectionDocument(selection))}\n` : formatSelection(selection));
-    return 0;
-  }
-  const pair = await ext.start({ ...options, deps: defaultDeps(logger) });
-  logger.info({ event: 'ready', requestType: pair.selection.requestType, region: pair.selection.region.name, image: pair.selection.image.name }, 'ready');
-  io.stdout(values.json === true ? `${JSON.stringify(selectionDocument(pair.selection))}\n` : formatSelection(pair.selection));
-  return 0;
 }

@@ -37,7 +37,7 @@ async function thrown(run: () => unknown): Promise<{ code: string; message: stri
 
 async function viaCli(args: string[]): Promise<{ code: string; message: string }> {
   let out = '';
-  await main([...args, '--json', '--log-level', 'silent'], { stdout: (text) => (out += text) });
+  await main([...args, '--json', '--log-level', 'silent'], { stdout: (text) => void (out += text) });
   return (JSON.parse(out) as { error: { code: string; message: string } }).error;
 }
 
