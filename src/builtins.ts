@@ -2,7 +2,7 @@
  * The built-in `http` handler pair: always registered first, and the pair a fallback uses.
  */
 import { HttpModelInvoker, ImageRequestHandler, RegionRequestHandler, type HandlerLogger } from './handlers/index.js';
-import type { RegisteredHandler } from './registry.js';
+import { toRegistered, type RegisteredHandler } from './registry.js';
 import { HandlerType, type Deps } from './types.js';
 
 /** The request type the built-ins serve, and the default. */
@@ -10,22 +10,26 @@ export const BUILTIN_REQUEST_TYPE = 'http';
 
 /** The built-in region and image handlers, as registry entries. */
 export const BUILTIN_HANDLERS: { readonly region: RegisteredHandler; readonly image: RegisteredHandler } = Object.freeze({
-  region: {
-    requestType: BUILTIN_REQUEST_TYPE,
-    handlerType: HandlerType.REGION_REQUEST_HANDLER,
-    name: 'http-region',
-    description: 'Tiles a region and invokes the model over HTTP once per tile.',
-    handler: RegionRequestHandler,
-    source: 'builtin',
-  },
-  image: {
-    requestType: BUILTIN_REQUEST_TYPE,
-    handlerType: HandlerType.IMAGE_REQUEST_HANDLER,
-    name: 'http-image',
-    description: 'Splits an image into regions and hands each to the region handler.',
-    handler: ImageRequestHandler,
-    source: 'builtin',
-  },
+  region: toRegistered(
+    {
+      requestType: BUILTIN_REQUEST_TYPE,
+      handlerType: HandlerType.REGION_REQUEST_HANDLER,
+      name: 'http-region',
+      description: 'Tiles a region and invokes the model over HTTP once per tile.',
+      handler: RegionRequestHandler,
+    },
+    'builtin',
+  ),
+  image: toRegistered(
+    {
+      requestType: BUILTIN_REQUEST_TYPE,
+      handlerType: HandlerType.IMAGE_REQUEST_HANDLER,
+      name: 'http-image',
+      description: 'Splits an image into regions and hands each to the region handler.',
+      handler: ImageRequestHandler,
+    },
+    'builtin',
+  ),
 });
 
 /**

@@ -10,7 +10,7 @@ import { ExtensionError, isExtensionError, toRejection } from './errors.js';
 import { instantiate, type HandlerPair } from './instantiate.js';
 import { loadPlugins } from './load.js';
 import { silentLogger } from './log.js';
-import { Registry } from './registry.js';
+import { Registry, toRegistered } from './registry.js';
 import { fallbackSelection, resolveSelection, type ResolveOptions, type Selection } from './resolve.js';
 import { closest } from './suggest.js';
 import type { Deps, Logger, Rejection } from './types.js';
@@ -61,7 +61,7 @@ function register(config: ResolvedConfig, loaded: Awaited<ReturnType<typeof load
         continue;
       }
       try {
-        registry.add({ ...manifest, source: plugin.candidate.source });
+        registry.add(toRegistered(manifest, plugin.candidate.source));
       } catch (error) {
         if (!isExtensionError(error)) throw error;
         rejected.push(toRejection(plugin.candidate.source, error, [manifest.requestType]));

@@ -19,7 +19,7 @@ export {
   type Manifest,
   type ManifestInput,
 } from './manifest.js';
-export { Registry, type RegisteredHandler, type RegistryStats } from './registry.js';
+export { Registry, toRegistered, type HandlerInfo, type RegisteredHandler, type RegistryStats } from './registry.js';
 export { inferRequestType, normalizeEndpoint, pickRequestType, resolveSelection, type ResolveOptions, type Selection } from './resolve.js';
 export { HANDLER_METHODS, HandlerType, LOG_LEVELS, type Deps, type HandlerClass, type Logger, type LogLevel, type Rejection, type SelectionSource, type Source } from './types.js';
 export * from './handlers/index.js';

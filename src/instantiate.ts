@@ -22,9 +22,9 @@ export function checkDependencies(handler: RegisteredHandler, deps: Deps): void 
   }
 }
 
-function construct(handler: RegisteredHandler, deps: Deps): unknown {
+async function construct(handler: RegisteredHandler, deps: Deps): Promise<unknown> {
   checkDependencies(handler, deps);
-  const HandlerClass = handler.handler as new (deps: Deps) => unknown;
+  const HandlerClass = (await handler.load()) as new (deps: Deps) => unknown;
   try {
     return new HandlerClass(deps);
   } catch (cause) {
@@ -39,7 +39,7 @@ function construct(handler: RegisteredHandler, deps: Deps): unknown {
  * const { region, image } = await instantiate(selection, { modelInvoker });
  */
 export async function instantiate<Region = unknown, Image = unknown>(selection: Selection, deps: Deps = {}): Promise<HandlerPair<Region, Image>> {
-  const region = construct(selection.region, deps) as Region;
-  const image = construct(selection.image, { ...deps, regionRequestHandler: region }) as Image;
+  const region = (await construct(selection.region, deps)) as Region;
+  const image = (await construct(selection.image, { ...deps, regionRequestHandler: region })) as Image;
   return { region, image, selection };
 }

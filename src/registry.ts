@@ -4,12 +4,26 @@
  */
 import { ExtensionError } from './errors.js';
 import type { Manifest } from './manifest.js';
-import { HandlerType, type Source } from './types.js';
+import { HandlerType, type HandlerClass, type Source } from './types.js';
 
-/** A registered handler: its manifest plus where it came from. */
-export interface RegisteredHandler extends Manifest {
+/** A manifest's data: everything but the class. This is what the manifest cache stores. */
+export type HandlerInfo = Omit<Manifest, 'handler'>;
+
+/** A registered handler: its manifest data, where it came from, and how to get its class. */
+export interface RegisteredHandler extends HandlerInfo {
   /** `builtin`, or the entry file relative to the working directory. */
   source: Source;
+  /**
+   * The handler class. Registered from an import, it is already there; registered from the
+   * manifest cache, the plugin is imported on the first call (only the chosen pair ever is).
+   */
+  load(): Promise<HandlerClass>;
+}
+
+/** A registry entry for a manifest whose class is already imported. */
+export function toRegistered(manifest: Manifest, source: Source): RegisteredHandler {
+  const { handler, ...info } = manifest;
+  return { ...info, source, load: () => Promise.resolve(handler) };
 }
 
 /** Counts for the boot summary. */

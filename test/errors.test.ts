@@ -101,7 +101,7 @@ const scenarios: Record<ErrorCode, () => Promise<Observed>> = {
   ENDPOINT_UNSUPPORTED: async () => {
     const registry = new Registry();
     registry.add(handler('sm-region', { requestType: 'sm', supportedEndpoints: ['sagemaker'] }));
-    registry.add(handler('sm-image', { requestType: 'sm', handlerType: I, handler: BUILTIN_HANDLERS.image.handler }));
+    registry.add(handler('sm-image', { requestType: 'sm', handlerType: I }));
     const ctx = { registry, config: makeConfig(), rejected: [] };
     return { ...(await thrown(() => resolveSelection(ctx, { requestType: 'sm', endpoint: 'http' }))), where: 'plugins/sm-region/index.mjs' };
   },
@@ -113,7 +113,7 @@ const scenarios: Record<ErrorCode, () => Promise<Observed>> = {
       }
       processRegionRequest(): void {}
     };
-    return { ...(await thrown(() => instantiate(selection(handler('throws', { handler: Throws }))))), where: 'plugins/throws/index.mjs' };
+    return { ...(await thrown(() => instantiate(selection(handler('throws', { load: async () => Throws }))))), where: 'plugins/throws/index.mjs' };
   },
 };
 

@@ -18,8 +18,8 @@ class Image {
   }
   processImageRequest(): void {}
 }
-const region = (patch: Partial<RegisteredHandler> = {}): RegisteredHandler => ({ ...BUILTIN_HANDLERS.region, name: 'r', handler: Region, source: 'plugins/r/index.mjs', ...patch });
-const image = (patch: Partial<RegisteredHandler> = {}): RegisteredHandler => ({ ...BUILTIN_HANDLERS.image, name: 'i', handler: Image, source: 'plugins/i/index.mjs', ...patch });
+const region = (patch: Partial<RegisteredHandler> = {}): RegisteredHandler => ({ ...BUILTIN_HANDLERS.region, name: 'r', load: async () => Region, source: 'plugins/r/index.mjs', ...patch });
+const image = (patch: Partial<RegisteredHandler> = {}): RegisteredHandler => ({ ...BUILTIN_HANDLERS.image, name: 'i', load: async () => Image, source: 'plugins/i/index.mjs', ...patch });
 const select = (r: RegisteredHandler, i: RegisteredHandler): Selection => ({ requestType: 'x', source: 'argument', fallback: false, region: r, image: i });
 
 describe('instantiate', () => {
@@ -55,7 +55,7 @@ describe('instantiate', () => {
       }
       processRegionRequest(): void {}
     }
-    await expect(instantiate(select(region({ handler: Throws }), image()), {})).rejects.toMatchObject({ code: 'HANDLER_CONSTRUCTION_FAILED', cause });
+    await expect(instantiate(select(region({ load: async () => Throws }), image()), {})).rejects.toMatchObject({ code: 'HANDLER_CONSTRUCTION_FAILED', cause });
   });
 
   it('builds the built-in pair with no deps at all', async () => {

@@ -7,8 +7,8 @@ const entry = (requestType: string, handlerType: HandlerType, name: string, sour
   requestType,
   handlerType,
   name,
-  handler: class {},
   source,
+  load: async () => class {},
 });
 const R = HandlerType.REGION_REQUEST_HANDLER;
 const I = HandlerType.IMAGE_REQUEST_HANDLER;
