@@ -10,7 +10,7 @@ import { toSource } from './paths.js';
 import type { Rejection } from './types.js';
 
 /** Entry file names tried, in order, when a folder's package.json names none. */
-export const INDEX_FILES = ['index.js', 'index.mjs', 'index.cjs'] as const;
+export const INDEX_FILES = ['index.js', 'index.mjs', 'index.cjs', 'index.ts', 'index.mts', 'index.cts'] as const;
 
 /** One plugin folder and its entry file. */
 export interface PluginCandidate {

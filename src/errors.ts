@@ -56,7 +56,7 @@ const TABLE = {
   IMPORT_FAILED: {
     summary: 'Importing a plugin entry threw (syntax error, throw at top level, missing import).',
     message: (p: { file: string; reason: string }) =>
-      `Importing ${p.file} failed: ${p.reason}. Fix the error in that file (run \`node ${p.file}\` to see it alone).`,
+      `Importing ${p.file} failed: ${p.reason}. Fix that file, then run \`osml-extensions check\`.`,
   },
   MANIFEST_MISSING: {
     summary: 'A plugin entry exports no manifest and no decorated class.',

@@ -11,6 +11,19 @@ import type { PluginCandidate } from './discover.js';
 import { attachedManifest, validateManifest, type Manifest } from './manifest.js';
 import type { Rejection } from './types.js';
 
+/** Entry extensions loaded through jiti (TypeScript without a build step); the rest use `import()`. */
+export const TYPESCRIPT_EXTENSIONS = ['.ts', '.mts', '.cts'] as const;
+
+let jiti: Promise<{ import(id: string): Promise<unknown> }> | undefined;
+
+/** Import an entry: natively, or through one shared jiti instance for TypeScript, created on first use. */
+function importEntry(entry: string): Promise<unknown> {
+  if (!TYPESCRIPT_EXTENSIONS.some((ext) => entry.endsWith(ext))) return import(pathToFileURL(entry).href);
+  // interopDefault off: the loader needs the module namespace exactly as the plugin wrote it.
+  jiti ??= import('jiti').then(({ createJiti }) => createJiti(import.meta.url, { interopDefault: false, moduleCache: true }));
+  return jiti.then((j) => j.import(entry));
+}
+
 /** What one plugin entry yielded. */
 export interface LoadedPlugin {
   candidate: PluginCandidate;
@@ -30,6 +43,11 @@ interface Offered {
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/** A reason on one line, with the entry's absolute path shown as its source. */
+function oneLine(reason: string, entry: string, source: string): string {
+  return reason.split(entry).join(source).replace(/\s*\n\s*/g, ' ').trim();
+}
 
 /** Read `requestType` from a value that failed validation, without trusting it. */
 function declaredRequestType(value: unknown): string[] {
@@ -79,13 +97,13 @@ export async function loadPlugin(candidate: PluginCandidate): Promise<LoadedPlug
   const started = performance.now();
   let ns: Record<string, unknown>;
   try {
-    ns = (await import(pathToFileURL(candidate.entry).href)) as Record<string, unknown>;
+    ns = (await importEntry(candidate.entry)) as Record<string, unknown>;
   } catch (cause) {
     const importMs = performance.now() - started;
     // registerHandler validates at class definition, i.e. during import: keep its code, add the file.
     const error = isExtensionError(cause, 'MANIFEST_INVALID')
       ? new ExtensionError('MANIFEST_INVALID', { ...cause.params, file: `${source} (${cause.params.file})` }, { cause })
-      : new ExtensionError('IMPORT_FAILED', { file: source, reason: describeThrown(cause) }, { cause });
+      : new ExtensionError('IMPORT_FAILED', { file: source, reason: oneLine(describeThrown(cause), candidate.entry, source) }, { cause });
     return { candidate, manifests: [], rejected: [toRejection(source, error)], importMs };
   }
   const importMs = performance.now() - started;

@@ -134,3 +134,35 @@ describe('loadPlugins', () => {
     expect(loaded.map((l) => l.candidate.name)).toEqual(Object.keys(files).map((f) => f.split('/')[1]).sort());
   });
 });
+
+describe('loadPlugin: TypeScript entries (jiti, no build step)', () => {
+  it('loads index.ts with decorators and type-only syntax', async () => {
+    const dist = path.resolve('dist/index.js');
+    const loaded = await loadOne({
+      'plugins/ts/index.ts': `import { registerHandler, HandlerType } from '${dist}';
+        interface Request { id: string }
+        @registerHandler({ requestType: 'ts_type', handlerType: HandlerType.REGION_REQUEST_HANDLER, name: 'ts-region' })
+        export class TsRegion { processRegionRequest(request: Request): string { return request.id; } }
+        export const manifests: unknown[] = [];`,
+    });
+    expect(loaded.rejected).toEqual([]);
+    expect(loaded.manifests.map((m) => m.name)).toEqual(['ts-region']);
+  });
+
+  it.each(['index.mts', 'index.cts'])('loads %s', async (file) => {
+    const body = file === 'index.cts'
+      ? 'class R { processRegionRequest(): void {} }\nmodule.exports = { manifest: { requestType: "c", handlerType: "REGION_REQUEST_HANDLER", name: "c-region", handler: R } };'
+      : 'class R { processRegionRequest(): void {} }\nexport const manifest = { requestType: "c", handlerType: "REGION_REQUEST_HANDLER" as const, name: "c-region", handler: R };';
+    const loaded = await loadOne({ [`plugins/p/${file}`]: body });
+    expect(loaded.manifests.map((m) => m.name)).toEqual(['c-region']);
+  });
+
+  it('names the file and the line of a syntax error, on one line, with a relative path', async () => {
+    const loaded = await loadOne({ 'plugins/ts/index.ts': 'const x: number = 1;\nexport default {\n  a: 1\n  b: 2\n};\n' });
+    expect(loaded.rejected[0]).toMatchObject({ code: 'IMPORT_FAILED', source: 'plugins/ts/index.ts' });
+    const message = loaded.rejected[0]!.message;
+    expect(message).toContain('plugins/ts/index.ts:4');
+    expect(message).not.toContain('\n');
+    expect(message).not.toContain(loaded.candidate.entry);
+  });
+});
