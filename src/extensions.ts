@@ -8,7 +8,7 @@ import { loadConfig, type ConfigOptions, type ResolvedConfig } from './config.js
 import { discover } from './discover.js';
 import { ExtensionError, isExtensionError, toRejection } from './errors.js';
 import { instantiate, type HandlerPair } from './instantiate.js';
-import { loadPlugins } from './load.js';
+import { loadPlugins, type LoadOptions } from './load.js';
 import { silentLogger } from './log.js';
 import { Registry, toRegistered } from './registry.js';
 import { fallbackSelection, resolveSelection, type ResolveOptions, type Selection } from './resolve.js';
@@ -23,6 +23,8 @@ export interface LoadExtensionsOptions extends ConfigOptions {
   logger?: Logger;
   /** How many plugin entries are imported at once. Registration order is unaffected. @default 16 */
   concurrency?: number;
+  /** Import fresh module copies (live reload); see {@link LoadOptions.reload}. */
+  reload?: string;
 }
 
 /** A booted set of extensions. */
@@ -92,7 +94,10 @@ export async function loadExtensions(options: LoadExtensionsOptions = {}): Promi
   const discovered = config.useExtensions
     ? await discover({ roots: config.pluginDirs, cwd: config.cwd, rootsNamed: config.pluginDirsNamed })
     : { plugins: [], rejected: [] };
-  const loaded = await loadPlugins(discovered.plugins, options.concurrency);
+  const loaded = await loadPlugins(discovered.plugins, {
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    ...(options.reload === undefined ? {} : { reload: options.reload }),
+  });
   const { registry, rejected: conflicts } = register(config, loaded, logger);
   const rejected = [...discovered.rejected, ...conflicts];
   const durationMs = Math.round((performance.now() - started) * 100) / 100;

@@ -5,7 +5,7 @@ export { discover, INDEX_FILES, type DiscoverOptions, type DiscoveryResult, type
 export { describeThrown, ERROR_CODES, ExtensionError, isExtensionError, type ErrorCode, type ErrorParams } from './errors.js';
 export { loadExtensions, type Extensions, type LoadExtensionsOptions } from './extensions.js';
 export { checkDependencies, instantiate, type HandlerPair } from './instantiate.js';
-export { loadPlugin, loadPlugins, type LoadedPlugin } from './load.js';
+export { loadPlugin, loadPlugins, TYPESCRIPT_EXTENSIONS, type LoadedPlugin, type LoadOptions } from './load.js';
 export { createLogger, silentLogger, type LoggerOptions } from './log.js';
 export {
   attachedManifest,

@@ -14,13 +14,37 @@ import type { Rejection } from './types.js';
 /** Entry extensions loaded through jiti (TypeScript without a build step); the rest use `import()`. */
 export const TYPESCRIPT_EXTENSIONS = ['.ts', '.mts', '.cts'] as const;
 
-let jiti: Promise<{ import(id: string): Promise<unknown> }> | undefined;
+type Jiti = { import(id: string): Promise<unknown> };
+const jitis = new Map<string, Promise<Jiti>>();
 
-/** Import an entry: natively, or through one shared jiti instance for TypeScript, created on first use. */
-function importEntry(entry: string): Promise<unknown> {
-  if (!TYPESCRIPT_EXTENSIONS.some((ext) => entry.endsWith(ext))) return import(pathToFileURL(entry).href);
-  // interopDefault off: the loader needs the module namespace exactly as the plugin wrote it.
-  jiti ??= import('jiti').then(({ createJiti }) => createJiti(import.meta.url, { interopDefault: false, moduleCache: true }));
+/** Options for {@link loadPlugin} and {@link loadPlugins}. */
+export interface LoadOptions {
+  /**
+   * Import a fresh copy of each module instead of Node's cached one (used by live reload).
+   * Node cannot unload ES modules: every distinct value keeps one more copy in memory.
+   */
+  reload?: string;
+  /** How many entries are imported at once; registration order is unaffected. @default 16 */
+  concurrency?: number;
+}
+
+/**
+ * Import an entry: natively, or through jiti for TypeScript (one instance per reload generation,
+ * created on first use so that JavaScript-only boots never load jiti).
+ */
+function importEntry(entry: string, reload: string | undefined): Promise<unknown> {
+  if (!TYPESCRIPT_EXTENSIONS.some((ext) => entry.endsWith(ext))) {
+    const url = pathToFileURL(entry);
+    if (reload !== undefined) url.searchParams.set('osml-reload', reload);
+    return import(url.href);
+  }
+  const key = reload ?? '';
+  let jiti = jitis.get(key);
+  if (jiti === undefined) {
+    // interopDefault off: the loader needs the module namespace exactly as the plugin wrote it.
+    jiti = import('jiti').then(({ createJiti }) => createJiti(import.meta.url, { interopDefault: false, moduleCache: reload === undefined }));
+    jitis.set(key, jiti);
+  }
   return jiti.then((j) => j.import(entry));
 }
 
@@ -92,12 +116,12 @@ function collect(ns: Record<string, unknown>): Offered[] {
  * Import one plugin entry and validate what it exports. Never throws: every problem becomes a
  * {@link Rejection} naming the file.
  */
-export async function loadPlugin(candidate: PluginCandidate): Promise<LoadedPlugin> {
+export async function loadPlugin(candidate: PluginCandidate, options: LoadOptions = {}): Promise<LoadedPlugin> {
   const { source } = candidate;
   const started = performance.now();
   let ns: Record<string, unknown>;
   try {
-    ns = (await importEntry(candidate.entry)) as Record<string, unknown>;
+    ns = (await importEntry(candidate.entry, options.reload)) as Record<string, unknown>;
   } catch (cause) {
     const importMs = performance.now() - started;
     // registerHandler validates at class definition, i.e. during import: keep its code, add the file.
@@ -130,7 +154,8 @@ export async function loadPlugin(candidate: PluginCandidate): Promise<LoadedPlug
  * Load many plugins with bounded concurrency; results keep the candidates' order so that
  * registration stays deterministic. The same real file reached twice is loaded once.
  */
-export async function loadPlugins(candidates: readonly PluginCandidate[], concurrency = 16): Promise<LoadedPlugin[]> {
+export async function loadPlugins(candidates: readonly PluginCandidate[], options: LoadOptions = {}): Promise<LoadedPlugin[]> {
+  const concurrency = options.concurrency ?? 16;
   const realPaths = await Promise.all(candidates.map((c) => realpath(c.entry).catch(() => c.entry)));
   const firstIndex = new Map<string, number>();
   const unique = candidates.filter((_, i) => {
@@ -144,7 +169,7 @@ export async function loadPlugins(candidates: readonly PluginCandidate[], concur
   const worker = async (): Promise<void> => {
     while (next < unique.length) {
       const index = next++;
-      results[index] = await loadPlugin(unique[index] as PluginCandidate);
+      results[index] = await loadPlugin(unique[index] as PluginCandidate, options);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, unique.length) }, worker));

@@ -130,7 +130,7 @@ describe('loadPlugins', () => {
       files[`plugins/${type}/index.mjs`] = `await new Promise((r) => setTimeout(r, ${(12 - i) * 3}));\n${pairPlugin(type)}`;
     }
     await writeTree(dir, files);
-    const loaded = await loadPlugins(await candidates(dir), 4);
+    const loaded = await loadPlugins(await candidates(dir), { concurrency: 4 });
     expect(loaded.map((l) => l.candidate.name)).toEqual(Object.keys(files).map((f) => f.split('/')[1]).sort());
   });
 });
@@ -164,5 +164,24 @@ describe('loadPlugin: TypeScript entries (jiti, no build step)', () => {
     expect(message).toContain('plugins/ts/index.ts:4');
     expect(message).not.toContain('\n');
     expect(message).not.toContain(loaded.candidate.entry);
+  });
+});
+
+describe('loadPlugins: reload', () => {
+  it('imports a fresh copy when asked, and the cached one otherwise', async () => {
+    const dir = await writeTree(await tempDir(), { 'plugins/p/index.mjs': pairPlugin('first') });
+    const [candidate] = await candidates(dir);
+    expect((await loadPlugin(candidate!)).manifests[0]?.requestType).toBe('first');
+    await writeTree(dir, { 'plugins/p/index.mjs': pairPlugin('second') });
+    expect((await loadPlugin(candidate!)).manifests[0]?.requestType).toBe('first');
+    expect((await loadPlugin(candidate!, { reload: '1' })).manifests[0]?.requestType).toBe('second');
+  });
+
+  it('reloads TypeScript entries too', async () => {
+    const dir = await writeTree(await tempDir(), { 'plugins/p/index.ts': pairPlugin('first') });
+    const [candidate] = await candidates(dir);
+    expect((await loadPlugin(candidate!, { reload: 'a' })).manifests[0]?.requestType).toBe('first');
+    await writeTree(dir, { 'plugins/p/index.ts': pairPlugin('second') });
+    expect((await loadPlugin(candidate!, { reload: 'b' })).manifests[0]?.requestType).toBe('second');
   });
 });
