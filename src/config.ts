@@ -39,6 +39,9 @@ export const configSchema = z.strictObject({
   strict: z.boolean().optional(),
   disabled: z.array(z.string().regex(HANDLER_NAME_PATTERN, 'must be a handler name')).optional(),
   logLevel: z.enum(LOG_LEVELS).optional(),
+  cache: z.boolean().optional(),
+  cacheDir: z.string().min(1).optional(),
+  slowPluginMs: z.number().int().positive().optional(),
 });
 
 /** What a config file may hold. */
@@ -53,7 +56,7 @@ export interface ConfigOptions {
   /** Environment to read `REQUEST_TYPE`, `USE_EXTENSIONS`, `EXTENSION_FALLBACK_ENABLED`, `LOG_LEVEL` from. @default process.env */
   env?: Record<string, string | undefined>;
   /** Values that beat both the environment and the file (CLI flags). `pluginDirs` are relative to `cwd`. */
-  overrides?: { pluginDirs?: string[]; strict?: boolean; logLevel?: LogLevel; useExtensions?: boolean; fallbackEnabled?: boolean };
+  overrides?: { pluginDirs?: string[]; strict?: boolean; logLevel?: LogLevel; useExtensions?: boolean; fallbackEnabled?: boolean; cache?: boolean };
 }
 
 /** The fully defaulted configuration. */
@@ -72,7 +75,14 @@ export interface ResolvedConfig {
   strict: boolean;
   disabled: string[];
   logLevel: LogLevel;
+  /** Absolute folder of the manifest cache, or `false` when the cache is off. */
+  cache: string | false;
+  /** Plugins whose import takes longer than this are logged as a warning. */
+  slowPluginMs: number;
 }
+
+/** Where the manifest cache lives unless `cacheDir` says otherwise (relative to the config's folder). */
+export const DEFAULT_CACHE_DIR = 'node_modules/.cache/osml-extensions';
 
 const BOOLEAN_WORDS = new Map([
   ...['true', '1', 'yes', 'on'].map((w) => [w, true] as const),
@@ -160,5 +170,7 @@ export async function loadConfig(options: ConfigOptions = {}): Promise<ResolvedC
     strict: overrides.strict ?? file.strict ?? false,
     disabled: file.disabled ?? [],
     logLevel: overrides.logLevel ?? fromEnv.logLevel ?? file.logLevel ?? 'info',
+    cache: (overrides.cache ?? file.cache ?? true) ? path.resolve(baseDir, file.cacheDir ?? DEFAULT_CACHE_DIR) : false,
+    slowPluginMs: file.slowPluginMs ?? 500,
   };
 }

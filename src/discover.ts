@@ -24,6 +24,18 @@ export interface PluginCandidate {
   entry: string;
   /** The entry relative to the working directory, `/`-separated: the plugin's `source`. */
   source: string;
+  /** Every file in the folder (not in `node_modules` or dot folders), when asked for: the cache's fingerprint. */
+  files?: FileStat[];
+}
+
+/** A file inside a plugin folder, as the manifest cache fingerprints it. */
+export interface FileStat {
+  /** Path relative to the plugin folder, `/`-separated. */
+  path: string;
+  size: number;
+  mtimeMs: number;
+  /** Changes on every write, and cannot be set back (unlike mtime). */
+  ctimeMs: number;
 }
 
 /** What discovery found: candidates in deterministic order, and folders it had to refuse. */
@@ -40,6 +52,8 @@ export interface DiscoverOptions {
   cwd: string;
   /** Whether the user named the roots; a missing default root is only a warning. @default true */
   rootsNamed?: boolean;
+  /** Also list every file of each plugin folder with its size and mtime (for the manifest cache). @default false */
+  withFiles?: boolean;
 }
 
 const byCodePoint = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -90,39 +104,55 @@ async function entryOf(dir: string, files: ReadonlySet<string>, cwd: string): Pr
 }
 
 /** Candidates in one root: direct subfolders, skipping `.*`, `_*` and `node_modules`. */
-async function discoverRoot(root: string, cwd: string): Promise<DiscoveryResult> {
-  const entries = await fg(['*', `*/{package.json,${INDEX_FILES.join(',')}}`], {
+async function discoverRoot(root: string, cwd: string, withFiles: boolean): Promise<DiscoveryResult> {
+  // One walk per root. Without the cache only the files that can be entries are listed; with it,
+  // every file with its stats (the cache's fingerprint), still in the same single walk.
+  const entries = await fg(withFiles ? ['*', '*/**'] : ['*', `*/{package.json,${INDEX_FILES.join(',')}}`], {
     cwd: root,
     dot: false,
-    ignore: ['_*', 'node_modules', '_*/**', 'node_modules/**'],
+    ignore: ['_*', 'node_modules', '_*/**', 'node_modules/**', '*/node_modules/**'],
     followSymbolicLinks: false,
     onlyFiles: false,
     objectMode: true,
+    stats: withFiles,
   });
   const folders: string[] = [];
-  const filesByFolder = new Map<string, Set<string>>();
+  const topFiles = new Map<string, Set<string>>();
+  const allFiles = new Map<string, FileStat[]>();
   for (const entry of entries) {
     const slash = entry.path.indexOf('/');
     if (slash === -1) {
       if (entry.dirent.isDirectory()) folders.push(entry.path);
       continue;
     }
+    if (!entry.dirent.isFile() && !entry.dirent.isSymbolicLink()) continue;
     const folder = entry.path.slice(0, slash);
-    const files = filesByFolder.get(folder) ?? new Set<string>();
-    files.add(entry.path.slice(slash + 1));
-    filesByFolder.set(folder, files);
+    const rel = entry.path.slice(slash + 1);
+    if (!rel.includes('/')) {
+      const files = topFiles.get(folder) ?? new Set<string>();
+      files.add(rel);
+      topFiles.set(folder, files);
+    }
+    if (withFiles && entry.stats !== undefined) {
+      const files = allFiles.get(folder) ?? [];
+      files.push({ path: rel, size: entry.stats.size, mtimeMs: entry.stats.mtimeMs, ctimeMs: entry.stats.ctimeMs });
+      allFiles.set(folder, files);
+    }
   }
   folders.sort(byCodePoint);
 
   const resolved = await Promise.all(
-    folders.map((name) => entryOf(path.join(root, name), filesByFolder.get(name) ?? new Set(), cwd)),
+    folders.map((name) => entryOf(path.join(root, name), topFiles.get(name) ?? new Set(), cwd)),
   );
   const result: DiscoveryResult = { plugins: [], rejected: [] };
   folders.forEach((name, i) => {
     const dir = path.join(root, name);
     const entry = resolved[i];
     if (entry instanceof ExtensionError) result.rejected.push(toRejection(toSource(cwd, dir), entry));
-    else if (entry !== undefined) result.plugins.push({ name, root, dir, entry, source: toSource(cwd, entry) });
+    else if (entry !== undefined) {
+      const files = withFiles ? { files: (allFiles.get(name) ?? []).sort((a, b) => byCodePoint(a.path, b.path)) } : {};
+      result.plugins.push({ name, root, dir, entry, source: toSource(cwd, entry), ...files });
+    }
   });
   return result;
 }
@@ -146,7 +176,7 @@ export async function discover(options: DiscoverOptions): Promise<DiscoveryResul
       result.rejected.push(toRejection(toSource(cwd, root), error, [], options.rootsNamed === false ? 'warn' : 'error'));
       continue;
     }
-    const found = await discoverRoot(root, cwd);
+    const found = await discoverRoot(root, cwd, options.withFiles === true);
     result.plugins.push(...found.plugins);
     result.rejected.push(...found.rejected);
   }

@@ -8,9 +8,10 @@ import { loadConfig, type ConfigOptions, type ResolvedConfig } from './config.js
 import { discover } from './discover.js';
 import { ExtensionError, isExtensionError, toRejection } from './errors.js';
 import { instantiate, type HandlerPair } from './instantiate.js';
-import { loadPlugins, type LoadOptions } from './load.js';
+import { acquirePlugins, type AcquiredPlugin } from './acquire.js';
+import type { LoadOptions } from './load.js';
 import { silentLogger } from './log.js';
-import { Registry, toRegistered } from './registry.js';
+import { Registry } from './registry.js';
 import { fallbackSelection, resolveSelection, type ResolveOptions, type Selection } from './resolve.js';
 import { closest } from './suggest.js';
 import type { Deps, Logger, Rejection } from './types.js';
@@ -46,27 +47,26 @@ export interface Extensions {
   start<Region = unknown, Image = unknown>(options?: ResolveOptions & { deps?: Deps }): Promise<HandlerPair<Region, Image>>;
 }
 
-/** Register built-ins, then every valid manifest in discovery order; collect conflicts. */
-function register(config: ResolvedConfig, loaded: Awaited<ReturnType<typeof loadPlugins>>, logger: Logger): { registry: Registry; rejected: Rejection[] } {
+/** Register built-ins, then every plugin's handlers in discovery order; collect conflicts. */
+function register(config: ResolvedConfig, plugins: readonly AcquiredPlugin[], logger: Logger): { registry: Registry; rejected: Rejection[] } {
   const registry = new Registry();
   const rejected: Rejection[] = [];
   const disabled = new Set(config.disabled);
   const seenNames = new Set<string>();
   for (const entry of [BUILTIN_HANDLERS.region, BUILTIN_HANDLERS.image]) registry.add(entry);
-  for (const plugin of loaded) {
+  for (const plugin of plugins) {
     rejected.push(...plugin.rejected);
-    logger.debug({ event: 'plugin.imported', source: plugin.candidate.source, importMs: Math.round(plugin.importMs * 100) / 100 }, 'imported plugin');
-    for (const manifest of plugin.manifests) {
-      seenNames.add(manifest.name);
-      if (disabled.has(manifest.name)) {
-        logger.info({ event: 'handler.disabled', name: manifest.name, source: plugin.candidate.source }, 'handler disabled by config');
+    for (const handler of plugin.handlers) {
+      seenNames.add(handler.name);
+      if (disabled.has(handler.name)) {
+        logger.info({ event: 'handler.disabled', name: handler.name, source: handler.source }, 'handler disabled by config');
         continue;
       }
       try {
-        registry.add(toRegistered(manifest, plugin.candidate.source));
+        registry.add(handler);
       } catch (error) {
         if (!isExtensionError(error)) throw error;
-        rejected.push(toRejection(plugin.candidate.source, error, [manifest.requestType]));
+        rejected.push(toRejection(handler.source, error, [handler.requestType]));
       }
     }
   }
@@ -92,13 +92,14 @@ export async function loadExtensions(options: LoadExtensionsOptions = {}): Promi
   const config = options.config ?? (await loadConfig(options));
 
   const discovered = config.useExtensions
-    ? await discover({ roots: config.pluginDirs, cwd: config.cwd, rootsNamed: config.pluginDirsNamed })
+    ? await discover({ roots: config.pluginDirs, cwd: config.cwd, rootsNamed: config.pluginDirsNamed, withFiles: config.cache !== false })
     : { plugins: [], rejected: [] };
-  const loaded = await loadPlugins(discovered.plugins, {
+  const loadOptions: LoadOptions = {
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.reload === undefined ? {} : { reload: options.reload }),
-  });
-  const { registry, rejected: conflicts } = register(config, loaded, logger);
+  };
+  const plugins = await acquirePlugins(config, discovered.plugins, loadOptions, logger);
+  const { registry, rejected: conflicts } = register(config, plugins, logger);
   const rejected = [...discovered.rejected, ...conflicts];
   const durationMs = Math.round((performance.now() - started) * 100) / 100;
 
@@ -110,7 +111,7 @@ export async function loadExtensions(options: LoadExtensionsOptions = {}): Promi
   }
   const requestTypes = Object.fromEntries(registry.requestTypes().map((t) => [t, { complete: registry.isComplete(t) }]));
   logger.info(
-    { event: 'boot.summary', ...registry.stats(), rejected: rejected.filter((r) => r.level === 'error').length, warnings: rejected.filter((r) => r.level === 'warn').length, types: requestTypes, useExtensions: config.useExtensions, durationMs },
+    { event: 'boot.summary', ...registry.stats(), plugins: plugins.length, fromCache: plugins.filter((p) => p.cached).length, rejected: rejected.filter((r) => r.level === 'error').length, warnings: rejected.filter((r) => r.level === 'warn').length, types: requestTypes, useExtensions: config.useExtensions, durationMs },
     'boot complete',
   );
 

@@ -4,6 +4,7 @@
  * `registerHandler` — then validate each one. One bad plugin never stops the others.
  */
 import { realpath } from 'node:fs/promises';
+import { register } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { ExtensionError, describeThrown, isExtensionError, toRejection } from './errors.js';
@@ -13,6 +14,29 @@ import type { Rejection } from './types.js';
 
 /** Entry extensions loaded through jiti (TypeScript without a build step); the rest use `import()`. */
 export const TYPESCRIPT_EXTENSIONS = ['.ts', '.mts', '.cts'] as const;
+
+const RELOAD_PARAM = 'osml-reload';
+/**
+ * A module resolve hook that carries the reload generation from a module to the files it imports
+ * by relative path, so a reload re-evaluates a plugin's own helper files, not only its entry.
+ * Packages (bare specifiers) are shared across generations.
+ */
+const RELOAD_HOOK = `export async function resolve(specifier, context, next) {
+  const result = await next(specifier, context);
+  const parent = context.parentURL;
+  if (parent === undefined || !(specifier.startsWith('./') || specifier.startsWith('../')) || !result.url.startsWith('file:')) return result;
+  const generation = new URL(parent).searchParams.get('${RELOAD_PARAM}');
+  if (generation === null) return result;
+  const url = new URL(result.url);
+  url.searchParams.set('${RELOAD_PARAM}', generation);
+  return { ...result, url: url.href };
+}`;
+let reloadHookRegistered = false;
+function registerReloadHook(): void {
+  if (reloadHookRegistered) return;
+  reloadHookRegistered = true;
+  register(`data:text/javascript,${encodeURIComponent(RELOAD_HOOK)}`);
+}
 
 type Jiti = { import(id: string): Promise<unknown> };
 const jitis = new Map<string, Promise<Jiti>>();
@@ -35,7 +59,10 @@ export interface LoadOptions {
 function importEntry(entry: string, reload: string | undefined): Promise<unknown> {
   if (!TYPESCRIPT_EXTENSIONS.some((ext) => entry.endsWith(ext))) {
     const url = pathToFileURL(entry);
-    if (reload !== undefined) url.searchParams.set('osml-reload', reload);
+    if (reload !== undefined) {
+      registerReloadHook();
+      url.searchParams.set(RELOAD_PARAM, reload);
+    }
     return import(url.href);
   }
   const key = reload ?? '';
@@ -155,15 +182,7 @@ export async function loadPlugin(candidate: PluginCandidate, options: LoadOption
  * registration stays deterministic. The same real file reached twice is loaded once.
  */
 export async function loadPlugins(candidates: readonly PluginCandidate[], options: LoadOptions = {}): Promise<LoadedPlugin[]> {
-  const concurrency = options.concurrency ?? 16;
-  const realPaths = await Promise.all(candidates.map((c) => realpath(c.entry).catch(() => c.entry)));
-  const firstIndex = new Map<string, number>();
-  const unique = candidates.filter((_, i) => {
-    const real = realPaths[i] ?? '';
-    if (firstIndex.has(real)) return false;
-    firstIndex.set(real, i);
-    return true;
-  });
+  const unique = await uniqueByRealPath(candidates);
   const results: LoadedPlugin[] = new Array(unique.length);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -172,6 +191,18 @@ export async function loadPlugins(candidates: readonly PluginCandidate[], option
       results[index] = await loadPlugin(unique[index] as PluginCandidate, options);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, unique.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 16, unique.length) }, worker));
   return results;
+}
+
+/** Drop candidates whose entry is the same real file as an earlier one (symlinks, overlapping roots). */
+export async function uniqueByRealPath(candidates: readonly PluginCandidate[]): Promise<PluginCandidate[]> {
+  const realPaths = await Promise.all(candidates.map((c) => realpath(c.entry).catch(() => c.entry)));
+  const seen = new Set<string>();
+  return candidates.filter((_, i) => {
+    const real = realPaths[i] ?? '';
+    if (seen.has(real)) return false;
+    seen.add(real);
+    return true;
+  });
 }

@@ -322,9 +322,9 @@ describe('logging', () => {
   });
 
   it('LOG_LEVEL=debug in the environment shows debug lines (plugin.imported)', async () => {
-    const quiet = await runCli(['list', '--json']);
+    const quiet = await runCli(['list', '--json', '--no-cache']);
     expect(logLines(quiet.stderr).some((l) => l['event'] === 'plugin.imported')).toBe(false);
-    const result = await runCli(['list', '--json'], { env: { LOG_LEVEL: 'debug' } });
+    const result = await runCli(['list', '--json', '--no-cache'], { env: { LOG_LEVEL: 'debug' } });
     const imported = logLines(result.stderr).filter((l) => l['event'] === 'plugin.imported');
     expect(imported.map((l) => l['source']).sort()).toEqual(['plugins/async-sm-endpoint/index.mjs', 'plugins/sm-endpoint/index.mjs']);
     expect(imported.every((l) => l['level'] === 20)).toBe(true);
@@ -340,7 +340,8 @@ describe('drop-in', () => {
       filter: (src) => !/[/\\](decorated|_private|\.hidden|node_modules)$/.test(src),
     });
     const snapshotFiles = async () => {
-      const entries = (await readdir(dir, { recursive: true })).filter((f) => !f.startsWith(path.join('plugins', 'drop-in'))).sort();
+      // The manifest cache under node_modules/.cache is the tool's own state, not a user's file.
+      const entries = (await readdir(dir, { recursive: true })).filter((f) => !f.startsWith(path.join('plugins', 'drop-in')) && !f.startsWith('node_modules')).sort();
       const files = await Promise.all(entries.map(async (f) => ({ f, s: await stat(path.join(dir, f)) })));
       // Files only: adding a folder necessarily updates its parent directory's mtime.
       return files.filter(({ s }) => s.isFile()).map(({ f, s }) => `${f} ${s.mtimeMs} ${s.size}`);

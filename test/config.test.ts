@@ -91,7 +91,19 @@ describe('loadConfig: defaults', () => {
       disabled: [],
       logLevel: 'info',
       requestType: {},
+      cache: path.join(dir, 'node_modules/.cache/osml-extensions'),
+      slowPluginMs: 500,
     });
+  });
+
+  it('turns the cache off, or moves it relative to the config file', async () => {
+    const off = await project({ 'osml-extensions.config.json': json({ cache: false }) });
+    expect((await load(off)).cache).toBe(false);
+    const moved = await project({ 'conf/x.json': json({ cacheDir: '../.cache/ext', slowPluginMs: 50 }) });
+    const config = await loadConfig({ cwd: moved, env: {}, configFile: 'conf/x.json' });
+    expect(config.cache).toBe(path.join(moved, '.cache/ext'));
+    expect(config.slowPluginMs).toBe(50);
+    expect((await loadConfig({ cwd: moved, env: {}, configFile: 'conf/x.json', overrides: { cache: false } })).cache).toBe(false);
   });
 
   it('keeps the file values it was given and defaults the rest', async () => {

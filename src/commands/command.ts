@@ -15,6 +15,7 @@ export const GLOBAL_OPTIONS = {
   'log-level': { type: 'string' },
   strict: { type: 'boolean' },
   json: { type: 'boolean' },
+  'no-cache': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;

@@ -103,6 +103,8 @@ export function makeConfig(patch: Partial<import('../../src/config.js').Resolved
     strict: false,
     disabled: [],
     logLevel: 'info',
+    cache: false,
+    slowPluginMs: 500,
     ...patch,
   };
 }

@@ -1,0 +1,81 @@
+/**
+ * Between discovery and registration: get each plugin's handlers, from the manifest cache when
+ * the plugin is unchanged (no import), else by importing it (and recording the result).
+ */
+import { ManifestCache, hashFile } from './cache.js';
+import type { ResolvedConfig } from './config.js';
+import type { PluginCandidate } from './discover.js';
+import { ExtensionError } from './errors.js';
+import { loadPlugin, loadPlugins, uniqueByRealPath, type LoadedPlugin, type LoadOptions } from './load.js';
+import { toRegistered, type HandlerInfo, type RegisteredHandler } from './registry.js';
+import type { HandlerClass, Logger, Rejection } from './types.js';
+
+/** One plugin's contribution, in discovery order. */
+export interface AcquiredPlugin {
+  candidate: PluginCandidate;
+  handlers: RegisteredHandler[];
+  rejected: Rejection[];
+  /** True when it came from the manifest cache without an import. */
+  cached: boolean;
+}
+
+/**
+ * A handler registered from the cache: its plugin is imported on the first `load()`, once, and
+ * must still provide a handler of that name with the same manifest.
+ */
+function lazyHandlers(candidate: PluginCandidate, infos: readonly HandlerInfo[], options: LoadOptions): RegisteredHandler[] {
+  let imported: Promise<LoadedPlugin> | undefined;
+  return infos.map((info) => ({
+    ...info,
+    source: candidate.source,
+    async load(): Promise<HandlerClass> {
+      imported ??= loadPlugin(candidate, options);
+      const plugin = await imported;
+      const manifest = plugin.manifests.find((m) => m.name === info.name);
+      const { handler, ...now } = manifest ?? { handler: undefined };
+      if (manifest === undefined || JSON.stringify(now) !== JSON.stringify(info)) {
+        const problem = manifest === undefined ? (plugin.rejected[0]?.code ?? 'the handler is gone') : 'its manifest changed';
+        throw new ExtensionError('MANIFEST_CHANGED', { name: info.name, file: candidate.source, problem }, { cause: plugin.rejected[0]?.error });
+      }
+      return handler as HandlerClass;
+    },
+  }));
+}
+
+const info = ({ handler: _handler, ...rest }: LoadedPlugin['manifests'][number]): HandlerInfo => rest;
+
+/**
+ * Every plugin's handlers and refusals, in discovery order. With the cache on, unchanged plugins
+ * are not imported; the others are imported (bounded concurrency) and recorded.
+ */
+export async function acquirePlugins(config: ResolvedConfig, candidates: readonly PluginCandidate[], options: LoadOptions, logger: Logger): Promise<AcquiredPlugin[]> {
+  const unique = await uniqueByRealPath(candidates);
+  const cache = config.cache === false ? undefined : await ManifestCache.open(config.cache, logger);
+  const hits = cache === undefined ? [] : await Promise.all(unique.map((c) => cache.lookup(c)));
+  const misses = unique.filter((_, i) => hits[i] === undefined);
+  // Hash before importing, so a change racing the import is caught on the next boot.
+  const hashes = cache === undefined ? [] : await Promise.all(misses.map((c) => hashFile(c.entry).catch(() => '')));
+  const loaded = await loadPlugins(misses, options);
+
+  const byEntry = new Map<string, AcquiredPlugin>();
+  loaded.forEach((plugin, i) => {
+    if (plugin.importMs > config.slowPluginMs) {
+      logger.warn({ event: 'plugin.slow', source: plugin.candidate.source, importMs: Math.round(plugin.importMs), slowPluginMs: config.slowPluginMs }, 'plugin import was slow');
+    }
+    logger.debug({ event: 'plugin.imported', source: plugin.candidate.source, importMs: Math.round(plugin.importMs * 100) / 100 }, 'imported plugin');
+    cache?.record(plugin.candidate, hashes[i] ?? '', plugin.manifests.map(info), plugin.rejected);
+    const handlers = plugin.manifests.map((m) => toRegistered(m, plugin.candidate.source));
+    byEntry.set(plugin.candidate.entry, { candidate: plugin.candidate, handlers, rejected: plugin.rejected, cached: false });
+  });
+  const result = unique.map((candidate, i) => {
+    const hit = hits[i];
+    if (hit === undefined) return byEntry.get(candidate.entry) as AcquiredPlugin;
+    logger.debug({ event: 'plugin.cached', source: candidate.source }, 'plugin unchanged: registered from the manifest cache');
+    return { candidate, handlers: lazyHandlers(candidate, hit.manifests, options), rejected: hit.rejected, cached: true };
+  });
+  if (cache !== undefined) {
+    cache.prune(config.pluginDirs, new Set(candidates.map((c) => c.entry)));
+    await cache.save();
+  }
+  return result;
+}
