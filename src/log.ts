@@ -1,8 +1,8 @@
 /**
  * Logger factory for the CLI. The library itself only takes an injected {@link Logger}.
  */
+import { createRequire } from 'node:module';
 import { pino, type Logger as PinoLogger } from 'pino';
-import pretty from 'pino-pretty';
 import type { Logger, LogLevel } from './types.js';
 
 /** Options for {@link createLogger}. */
@@ -24,6 +24,8 @@ export function createLogger(options: LoggerOptions = {}): PinoLogger {
   const base = { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime };
   const destination = options.destination ?? 2;
   if (options.pretty ?? process.stderr.isTTY === true) {
+    // Loaded only for a terminal: JSON boots (CI, services) never pay for pino-pretty.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
     return pino(base, pretty({ destination, sync: true, ...(options.destination === undefined ? {} : { colorize: false }), ignore: 'event', translateTime: 'HH:MM:ss.l' }));
   }
   return pino(base, typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : destination);
