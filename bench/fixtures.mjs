@@ -9,10 +9,15 @@
  *     plugins/p00001/index.mjs … plugins/p01000/index.mjs
  *     node_modules/.cache/osml-extensions/   ← created by the CLI's manifest cache, if any
  *
+ * Plugin files and folders get an mtime one hour in the past, as an installed plugin tree would
+ * have. Freshly written files would otherwise fall in the manifest cache's "racily clean" window
+ * (files modified within 2 s of the cache write are re-hashed on every boot), which would make
+ * the cached figures depend on how fast the warming run followed the generation.
+ *
  * Each entry exports a default array of two plain manifests for request type `t00001` etc. It
  * imports nothing (in particular not 'osml-extensions': the temp dir is outside the package).
  */
-import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -68,13 +73,17 @@ export function generate(tempRoot, n) {
   mkdirSync(pluginRoot, { recursive: true });
   writeFileSync(path.join(cwd, 'package.json'), `${JSON.stringify({ name: `osml-ext-bench-n${n}`, private: true }, null, 2)}\n`);
   const entries = [];
+  const dirs = [];
   for (let i = 1; i <= n; i++) {
     const dir = path.join(pluginRoot, `p${id(i)}`);
     mkdirSync(dir);
     const entry = path.join(dir, 'index.mjs');
     writeFileSync(entry, pluginSource(i));
     entries.push(entry);
+    dirs.push(dir);
   }
+  const past = new Date(Date.now() - 3600_000);
+  for (const file of [...entries, ...dirs, pluginRoot]) utimesSync(file, past, past);
   const floorScript = path.join(cwd, 'floor.mjs');
   writeFileSync(floorScript, floorSource(entries));
   return { n, cwd, pluginRoot, floorScript, cacheDir: path.join(cwd, 'node_modules', '.cache', 'osml-extensions') };

@@ -9,7 +9,8 @@
  *   cached  `osml-extensions list --json` with a warm manifest cache;
  * and the peak RSS of each (reported by a tiny `--import` preload, bench/rss-reporter.mjs).
  * One warm-up repetition is discarded, then `--runs` repetitions give median [min–max].
- * Every run's output is validated; a broken run aborts the benchmark.
+ * Every run's output is validated; a broken run aborts the benchmark. The CLI run is a snapshot
+ * of dist/ copied at the start (bench/snapshot.mjs), so a rebuild during the run changes nothing.
  *
  * Options (argv, or env):
  *   --sizes 100,1000     BENCH_SIZES   sizes to run                   [100,1000,10000]
@@ -26,11 +27,14 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generate, makeTempRoot } from './fixtures.mjs';
+import { snapshotBuild } from './snapshot.mjs';
 import { fmtMb, fmtMs, fmtRatio, fmtUs, markdownTable, summarize } from './stats.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const pkgDir = path.dirname(benchDir);
 const BIN = path.join(pkgDir, 'dist', 'bin.js');
+/** The CLI actually run: a snapshot of dist/ in the temp dir (see snapshot.mjs). */
+let bin = BIN;
 const REPORTER = pathToFileURL(path.join(benchDir, 'rss-reporter.mjs')).href;
 
 const USAGE = `Usage: node bench/run.mjs [--sizes 100,1000,10000] [--runs 5] [--out bench/results.json] [--quick] [--timeout 600]`;
@@ -200,7 +204,7 @@ const VARIANT_NAMES = ['floor', 'eager', 'cached'];
 function commandFor(variant, fx, noCacheFlag) {
   if (variant === 'floor') return [fx.floorScript];
   const cacheFlag = variant === 'eager' && noCacheFlag ? ['--no-cache'] : [];
-  return [BIN, 'list', '--json', ...cacheFlag, '--plugins', fx.pluginRoot, '--log-level', 'silent', '--cwd', fx.cwd];
+  return [bin, 'list', '--json', ...cacheFlag, '--plugins', fx.pluginRoot, '--log-level', 'silent', '--cwd', fx.cwd];
 }
 
 function machine() {
@@ -231,7 +235,7 @@ async function main() {
   const loadStart = loadavg();
   const log = (text) => process.stderr.write(`${text}\n`);
   log(`bench: ${describeMachine(m)}; load average ${loadStart.join(' ')}`);
-  log(`bench: sizes ${opts.sizes.join(', ')}; 1 warm-up + ${opts.runs} runs per variant, interleaved`);
+  log(`bench: sizes ${opts.sizes.join(', ')}; 1 warm-up + ${opts.runs} run${opts.runs === 1 ? '' : 's'} per variant, interleaved`);
 
   const tempRoot = makeTempRoot();
   const cleanup = () => rmSync(tempRoot, { recursive: true, force: true, maxRetries: 3 });
@@ -243,6 +247,17 @@ async function main() {
       cleanup();
       process.exit(sig === 'SIGINT' ? 130 : 143);
     });
+  }
+
+  let build;
+  try {
+    const snapshot = await snapshotBuild(pkgDir, path.join(tempRoot, 'cli'));
+    bin = snapshot.bin;
+    build = snapshot.dist;
+    log(`bench: measuring a snapshot of dist/ (${build.files} files, sha256 ${build.sha256.slice(0, 12)}, built ${build.newestMtime})`);
+  } catch (error) {
+    cleanup();
+    throw error;
   }
 
   const rssFile = path.join(tempRoot, 'usage.json');
@@ -284,6 +299,7 @@ async function main() {
         const warm = await run('cached', fx, true);
         validateList(warm, n, 'cached (cache warming)');
         entry.cacheWarmMs = Math.round(warm.ms * 100) / 100;
+        entry.cacheWarmRssKiB = warm.usage.maxRssKiB;
         entry.cacheDirFound = existsSync(fx.cacheDir);
         if (!entry.cacheDirFound) log(`bench: N=${n}: warning: no cache at ${path.relative(tempRoot, fx.cacheDir)} after the warming run`);
       }
@@ -358,6 +374,22 @@ async function main() {
     rows,
   );
 
+  // CPU time is less sensitive than wall time to other load on the machine: a cross-check.
+  const cpuTable = markdownTable(
+    ['N', 'floor CPU ms', 'eager CPU ms', 'cached CPU ms', 'eager/floor', 'cached/floor'],
+    results.map((e) => {
+      const cpu = (v) => e.variants[v]?.cpuMs.median;
+      return [
+        e.n.toLocaleString('en-US'),
+        fmtMs(e.variants.floor.cpuMs),
+        fmtMs(e.variants.eager.cpuMs),
+        cachedCell(() => fmtMs(e.variants.cached.cpuMs)),
+        fmtRatio(cpu('eager') / cpu('floor')),
+        cachedCell(() => fmtRatio(cpu('cached') / cpu('floor'))),
+      ];
+    }),
+  );
+
   const at = (n) => results.find((e) => e.n === n);
   const targets = [];
   const target = (label, value, limit, fmt, pending) => {
@@ -380,18 +412,41 @@ async function main() {
     target('eager peak RSS above floor at N=10,000', rssExcess, 40, mb),
   ];
 
+  // Informational: the marginal cost of one more plugin between the two largest sizes, which
+  // leaves out the fixed start-up cost that total/N still carries.
+  const marginal = [];
+  if (results.length >= 2) {
+    const [a, b] = results.slice(-2);
+    for (const v of Object.keys(b.variants)) {
+      const us = ((b.variants[v].ms.median - a.variants[v].ms.median) * 1000) / (b.n - a.n);
+      marginal.push({ variant: v, fromN: a.n, toN: b.n, usPerPlugin: us });
+    }
+  }
+
   const loadEnd = loadavg();
   const report = [
     '',
     `Machine: ${describeMachine(m)}`,
-    `osml-extensions ${pkg.version}; ${opts.runs} runs after 1 warm-up, interleaved; median [min–max]; load average ${loadStart.join(' ')} → ${loadEnd.join(' ')}`,
+    `osml-extensions ${pkg.version} (dist sha256 ${build.sha256.slice(0, 12)}); ${opts.runs} run${opts.runs === 1 ? '' : 's'} after 1 warm-up, interleaved; median [min–max]; load average ${loadStart.join(' ')} → ${loadEnd.join(' ')}`,
     '',
     table,
     '',
-    'Targets (issue #4):',
+    'CPU time of the child (user + system, all threads), same runs:',
+    '',
+    cpuTable,
+    '',
+    'Targets (issue #4, on wall time):',
     ...targetLines,
     '',
   ];
+  const cold = results.filter((e) => e.cacheWarmMs !== undefined);
+  if (cold.length > 0) {
+    report.push(`Cache build (one run with an empty cache, not in the table): ${cold.map((e) => `N=${e.n.toLocaleString('en-US')} ${Math.round(e.cacheWarmMs)} ms / ${fmtMb(e.cacheWarmRssKiB)} MB`).join(', ')}`, '');
+  }
+  if (marginal.length > 0) {
+    const [first] = marginal;
+    report.push(`Marginal cost per added plugin, N=${first.fromN.toLocaleString('en-US')} → ${first.toN.toLocaleString('en-US')} (no start-up cost): ${marginal.map((x) => `${x.variant} ${fmtUs(x.usPerPlugin)} µs`).join(', ')}`, '');
+  }
   if (!cacheSupported) report.push(`cached: ${cacheNote}. The CLI does not accept --no-cache yet, so eager ran without it and cached was not measured.`, '');
   for (const e of results) {
     if (e.cacheDirFound === false) report.push(`warning: N=${e.n}: no cache directory found after the warming run (${'<cwd>/node_modules/.cache/osml-extensions'})`);
@@ -406,11 +461,13 @@ async function main() {
     machine: m,
     loadavg: { start: loadStart, end: loadEnd },
     package: { name: pkg.name, version: pkg.version },
+    build: { dist: build },
     options: { sizes: opts.sizes, runs: opts.runs, warmup: opts.warmup, quick: opts.quick },
     cache: { supported: cacheSupported, note: cacheNote ?? null },
     units: { ms: 'wall time from spawn to exit', maxRssKiB: 'getrusage ru_maxrss of the child, KiB', cpuMs: 'user + system CPU of the child' },
     results,
     targets,
+    marginal,
   };
   mkdirSync(path.dirname(opts.out), { recursive: true });
   writeFileSync(opts.out, `${JSON.stringify(raw, null, 2)}\n`);

@@ -3,6 +3,7 @@
  * the plugin is unchanged (no import), else by importing it (and recording the result).
  */
 import { ManifestCache, hashFile } from './cache.js';
+import { probePlugins } from './probe.js';
 import type { ResolvedConfig } from './config.js';
 import type { PluginCandidate } from './discover.js';
 import { ExtensionError } from './errors.js';
@@ -55,6 +56,12 @@ export async function acquirePlugins(config: ResolvedConfig, candidates: readonl
   const misses = unique.filter((_, i) => hits[i] === undefined);
   // Hash before importing, so a change racing the import is caught on the next boot.
   const hashes = cache === undefined ? [] : await Promise.all(misses.map((c) => hashFile(c.entry).catch(() => '')));
+  // The probe decides only hangs; every other failure comes from the real import below, and a
+  // plugin marked stuck by the probe is refused there without being imported.
+  if (config.probe && misses.length > 0) {
+    const hung = await probePlugins(misses, config.importTimeoutMs);
+    if (hung.size > 0) logger.warn({ event: 'probe.hung', sources: misses.filter((c) => hung.has(c.entry)).map((c) => c.source) }, 'the worker probe caught plugins that never finish importing');
+  }
   const loaded = await loadPlugins(misses, options);
 
   const byEntry = new Map<string, AcquiredPlugin>();

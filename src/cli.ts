@@ -6,8 +6,12 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { explain } from './commands/explain.js';
 import { check, list } from './commands/list.js';
 import { resolve, start } from './commands/resolve.js';
+import { init } from './commands/init.js';
+import { schema } from './commands/schema.js';
+import { lock } from './commands/lock.js';
 import { GLOBAL_OPTIONS, stringOption, type Command, type CommandContext, type OptionValues } from './commands/command.js';
 import { loadConfig } from './config.js';
 import { ExtensionError, describeThrown, isExtensionError } from './errors.js';
@@ -17,7 +21,7 @@ import { closest } from './suggest.js';
 import { LOG_LEVELS, type LogLevel } from './types.js';
 
 /** Every command, in the order `--help` lists them. */
-export const COMMANDS: readonly Command[] = [list, check, resolve, start];
+export const COMMANDS: readonly Command[] = [list, check, resolve, explain, start, lock, init, schema];
 
 const GLOBAL_HELP: Record<keyof typeof GLOBAL_OPTIONS, string> = {
   config: 'Use this config file instead of searching for one',
@@ -26,6 +30,7 @@ const GLOBAL_HELP: Record<keyof typeof GLOBAL_OPTIONS, string> = {
   'log-level': `${LOG_LEVELS.join('|')} [default: info]`,
   strict: 'Fail if any plugin is refused',
   json: 'Print exactly one JSON document on stdout',
+  'no-cache': 'Import every plugin; neither read nor write the manifest cache',
   help: 'Show help',
   version: 'Show the version',
 };
@@ -111,6 +116,7 @@ function context(values: OptionValues, args: string[], io: CliIO): CommandContex
     overrides: {
       ...(Array.isArray(plugins) ? { pluginDirs: plugins.map(String) } : {}),
       ...(values['strict'] === true ? { strict: true } : {}),
+      ...(values['no-cache'] === true ? { cache: false } : {}),
       ...(typeof values['log-level'] === 'string' ? { logLevel: values['log-level'] as LogLevel } : {}),
     },
   });

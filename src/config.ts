@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { cosmiconfig } from 'cosmiconfig';
+import sjson from 'secure-json-parse';
 import { z } from 'zod';
 import { ExtensionError, describeThrown } from './errors.js';
 import { formatIssues } from './format-issues.js';
@@ -29,6 +30,9 @@ const SEARCH_PLACES = [
   `${MODULE_NAME}.config.cjs`,
 ];
 
+/** secure-json-parse options: refuse prototype-poisoning keys outright. */
+export const POISON = { protoAction: 'error', constructorAction: 'error' } as const;
+
 /** The config file schema, strict: an unknown key is an error, not a silently ignored typo. */
 export const configSchema = z.strictObject({
   $schema: z.string().optional(),
@@ -42,6 +46,11 @@ export const configSchema = z.strictObject({
   cache: z.boolean().optional(),
   cacheDir: z.string().min(1).optional(),
   slowPluginMs: z.number().int().positive().optional(),
+  importTimeoutMs: z.number().int().positive().optional(),
+  maxEntryBytes: z.number().int().positive().optional(),
+  permissions: z.enum(['strict', 'warn', 'off']).optional(),
+  probe: z.boolean().optional(),
+  allowUnpinned: z.boolean().optional(),
 });
 
 /** What a config file may hold. */
@@ -79,7 +88,22 @@ export interface ResolvedConfig {
   cache: string | false;
   /** Plugins whose import takes longer than this are logged as a warning. */
   slowPluginMs: number;
+  /** An import that takes longer fails with `IMPORT_TIMEOUT`. */
+  importTimeoutMs: number;
+  /** Entries larger than this are refused with `ENTRY_TOO_LARGE`, unread. */
+  maxEntryBytes: number;
+  /** OpenSSH-style ownership and mode checks: refuse, warn, or skip. */
+  permissions: 'strict' | 'warn' | 'off';
+  /** Import each new or changed plugin in a worker thread first, under the timeout. */
+  probe: boolean;
+  /** With a lock file, let plugins missing from it load (with a warning). */
+  allowUnpinned: boolean;
+  /** Where `osml-extensions lock` writes and the loader reads the lock file. */
+  lockFile: string;
 }
+
+/** The lock file's name, next to the config file (or in the working directory). */
+export const LOCK_FILE = 'osml-extensions.lock.json';
 
 /** Where the manifest cache lives unless `cacheDir` says otherwise (relative to the config's folder). */
 export const DEFAULT_CACHE_DIR = 'node_modules/.cache/osml-extensions';
@@ -109,7 +133,14 @@ function envValue<T>(env: ConfigOptions['env'] & object, name: string, schema: z
 }
 
 async function readConfigFile(cwd: string, configFile: string | undefined): Promise<{ file: string; data: unknown } | undefined> {
-  const explorer = cosmiconfig(MODULE_NAME, { searchPlaces: SEARCH_PLACES, searchStrategy: 'project', cache: false });
+  const explorer = cosmiconfig(MODULE_NAME, {
+    searchPlaces: SEARCH_PLACES,
+    searchStrategy: 'project',
+    cache: false,
+    // JSON is parsed with prototype-poisoning protection: a `__proto__` or `constructor.prototype`
+    // key is an error, not a key that a later merge could turn into pollution.
+    loaders: { '.json': (_file: string, content: string) => sjson.parse(content, POISON) },
+  });
   const target = configFile === undefined ? undefined : path.resolve(cwd, configFile);
   try {
     const found = target === undefined ? await explorer.search(cwd) : await explorer.load(target);
@@ -135,6 +166,12 @@ export async function loadConfig(options: ConfigOptions = {}): Promise<ResolvedC
 
   let file: ConfigFile = {};
   if (found !== undefined) {
+    // YAML and JavaScript configs get the same check after parsing.
+    try {
+      if (found.data !== null && typeof found.data === 'object') sjson.scan(found.data as Record<string, unknown>, POISON);
+    } catch (cause) {
+      throw new ExtensionError('CONFIG_INVALID', { where: toSource(cwd, found.file), problems: ['(root): a `__proto__` or `constructor.prototype` key is not allowed'] }, { cause });
+    }
     const result = configSchema.safeParse(found.data, { reportInput: true });
     const where = path.basename(found.file) === 'package.json' ? `${toSource(cwd, found.file)} ("${MODULE_NAME}" key)` : toSource(cwd, found.file);
     if (!result.success) {
@@ -172,5 +209,11 @@ export async function loadConfig(options: ConfigOptions = {}): Promise<ResolvedC
     logLevel: overrides.logLevel ?? fromEnv.logLevel ?? file.logLevel ?? 'info',
     cache: (overrides.cache ?? file.cache ?? true) ? path.resolve(baseDir, file.cacheDir ?? DEFAULT_CACHE_DIR) : false,
     slowPluginMs: file.slowPluginMs ?? 500,
+    importTimeoutMs: file.importTimeoutMs ?? 10_000,
+    maxEntryBytes: file.maxEntryBytes ?? 1024 * 1024,
+    permissions: file.permissions ?? 'strict',
+    probe: file.probe ?? false,
+    allowUnpinned: file.allowUnpinned ?? false,
+    lockFile: path.join(baseDir, LOCK_FILE),
   };
 }

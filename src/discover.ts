@@ -2,9 +2,12 @@
  * Discovery: find plugin folders and their entry files with fast-glob. Returns plain data and
  * imports nothing, so it can be tested (and trusted) without running plugin code.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import fg from 'fast-glob';
+import sjson from 'secure-json-parse';
+import { POISON } from './config.js';
 import { ExtensionError, describeThrown, toRejection } from './errors.js';
 import { toSource } from './paths.js';
 import type { Rejection } from './types.js';
@@ -56,6 +59,12 @@ export interface DiscoverOptions {
   withFiles?: boolean;
 }
 
+/** Control characters, or U+FFFD where a name was not valid UTF-8. */
+const BAD_NAME = /[\u0000-\u001f\u007f\ufffd]/;
+/** Bytes of a file name with everything but printable ASCII escaped as \xNN. */
+const escapeBytes = (bytes: Buffer): string =>
+  [...bytes].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
+
 const byCodePoint = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The entry a package.json names: `exports["."]` (string or import/node/default condition), else `main`. */
@@ -88,7 +97,7 @@ async function entryOf(dir: string, files: ReadonlySet<string>, cwd: string): Pr
     const pkgFile = path.join(dir, 'package.json');
     let named: string | undefined;
     try {
-      named = packageEntry(JSON.parse(await readFile(pkgFile, 'utf8')));
+      named = packageEntry(sjson.parse(await readFile(pkgFile, 'utf8'), POISON));
     } catch (cause) {
       return new ExtensionError('PACKAGE_JSON_INVALID', { file: toSource(cwd, pkgFile), problem: describeThrown(cause) }, { cause });
     }
@@ -103,6 +112,20 @@ async function entryOf(dir: string, files: ReadonlySet<string>, cwd: string): Pr
   return new ExtensionError('ENTRY_NOT_FOUND', { folder: toSource(cwd, dir), tried: ['package.json "exports"/"main"', ...INDEX_FILES] });
 }
 
+/** Fill in size and times; a file that cannot be stat'ed keeps -1, so it never matches a cache entry. */
+async function statAll(root: string, byFolder: Map<string, FileStat[]>): Promise<void> {
+  const all = [...byFolder].flatMap(([folder, files]) => files.map((file) => ({ file, at: path.join(root, folder, file.path) })));
+  await Promise.all(
+    all.map(async ({ file, at }) => {
+      const info = await stat(at).catch(() => undefined);
+      if (info === undefined) return;
+      file.size = info.size;
+      file.mtimeMs = info.mtimeMs;
+      file.ctimeMs = info.ctimeMs;
+    }),
+  );
+}
+
 /** Candidates in one root: direct subfolders, skipping `.*`, `_*` and `node_modules`. */
 async function discoverRoot(root: string, cwd: string, withFiles: boolean): Promise<DiscoveryResult> {
   // One walk per root. Without the cache only the files that can be entries are listed; with it,
@@ -114,7 +137,10 @@ async function discoverRoot(root: string, cwd: string, withFiles: boolean): Prom
     followSymbolicLinks: false,
     onlyFiles: false,
     objectMode: true,
-    stats: withFiles,
+    // No `stats: true`: with it one unstatable name (invalid UTF-8, a file deleted mid-walk)
+    // makes fast-glob return nothing for the whole root. Files are stat'ed below, one by one.
+    // An unreadable folder must not abort the whole root; it is reported on its own below.
+    suppressErrors: true,
   });
   const folders: string[] = [];
   const topFiles = new Map<string, Set<string>>();
@@ -133,19 +159,39 @@ async function discoverRoot(root: string, cwd: string, withFiles: boolean): Prom
       files.add(rel);
       topFiles.set(folder, files);
     }
-    if (withFiles && entry.stats !== undefined) {
+    if (withFiles) {
       const files = allFiles.get(folder) ?? [];
-      files.push({ path: rel, size: entry.stats.size, mtimeMs: entry.stats.mtimeMs, ctimeMs: entry.stats.ctimeMs });
+      files.push({ path: rel, size: -1, mtimeMs: -1, ctimeMs: -1 });
       allFiles.set(folder, files);
     }
   }
+  if (withFiles) await statAll(root, allFiles);
   folders.sort(byCodePoint);
 
-  const resolved = await Promise.all(
-    folders.map((name) => entryOf(path.join(root, name), topFiles.get(name) ?? new Set(), cwd)),
-  );
   const result: DiscoveryResult = { plugins: [], rejected: [] };
-  folders.forEach((name, i) => {
+  const bad = folders.filter((name) => BAD_NAME.test(name));
+  if (bad.length > 0) {
+    const raw = await readdir(root, { encoding: 'buffer' });
+    for (const name of bad) {
+      const bytes = raw.find((b) => b.toString('utf8') === name) ?? Buffer.from(name);
+      const error = new ExtensionError('BAD_FILENAME', { root: toSource(cwd, root), name: escapeBytes(bytes) });
+      result.rejected.push(toRejection(`${toSource(cwd, root)}/${escapeBytes(bytes)}`, error));
+    }
+  }
+  const usable = folders.filter((name) => !BAD_NAME.test(name));
+  const resolved = await Promise.all(
+    usable.map(async (name) => {
+      const dir = path.join(root, name);
+      const files = topFiles.get(name);
+      // No files seen: an empty folder, or one this user cannot read.
+      if (files === undefined) {
+        const denied = await access(dir, constants.R_OK | constants.X_OK).then(() => undefined, (e: Error) => e);
+        if (denied !== undefined) return new ExtensionError('PERMISSION_DENIED', { folder: toSource(cwd, dir), problem: describeThrown(denied) }, { cause: denied });
+      }
+      return entryOf(dir, files ?? new Set(), cwd);
+    }),
+  );
+  usable.forEach((name, i) => {
     const dir = path.join(root, name);
     const entry = resolved[i];
     if (entry instanceof ExtensionError) result.rejected.push(toRejection(toSource(cwd, dir), entry));

@@ -58,6 +58,55 @@ const TABLE = {
     message: (p: { file: string; reason: string }) =>
       `Importing ${p.file} failed: ${p.reason}. Fix that file, then run \`osml-extensions check\`.`,
   },
+  IMPORT_TIMEOUT: {
+    summary: 'Importing a plugin entry did not finish within `importTimeoutMs` (a hanging top-level await, or a loop caught by the probe).',
+    message: (p: { file: string; timeoutMs: number; how: string }) =>
+      `Importing ${p.file} did not finish within ${p.timeoutMs} ms (${p.how}); it is not imported again in this process. Make its top level finish quickly (no awaiting servers or timers at import), or raise \`importTimeoutMs\`.`,
+  },
+  VANISHED: {
+    summary: 'A plugin entry disappeared between discovery and import (a deploy in progress).',
+    message: (p: { file: string }) => `${p.file} was found but had disappeared when it was imported. If a deploy was in progress, start again when it is done.`,
+  },
+  ENTRY_TOO_LARGE: {
+    summary: 'A plugin entry is larger than `maxEntryBytes`; it is never imported.',
+    message: (p: { file: string; size: number; limit: number }) =>
+      `${p.file} is ${p.size} bytes, over the \`maxEntryBytes\` limit of ${p.limit}; it was not imported. Split it into modules, or raise \`maxEntryBytes\` if it is meant to be that large.`,
+  },
+  PATH_ESCAPE: {
+    summary: "A plugin entry's real path lies outside its plugin root (a symlink or `../` in package.json); it is never imported.",
+    message: (p: { folder: string; file: string; real: string; root: string }) =>
+      `The entry of plugin ${p.folder} (${p.file}) resolves to ${p.real}, outside its plugin root ${p.root}; it was not imported. Copy the code into the plugin folder instead of linking or pointing outside it.`,
+  },
+  PERMISSION_DENIED: {
+    summary: 'A plugin folder or entry cannot be read by this user.',
+    message: (p: { folder: string; problem: string }) =>
+      `Cannot read ${p.folder}: ${p.problem}. Give the user running osml-extensions read access (chmod/chown), or remove the folder.`,
+  },
+  BAD_FILENAME: {
+    summary: 'A plugin folder name is not valid UTF-8 or contains control characters.',
+    message: (p: { root: string; name: string }) =>
+      `A folder in ${p.root} has an unusable name "${p.name}" (bytes escaped); it was skipped. Rename it to plain printable characters.`,
+  },
+  INSECURE_PERMISSIONS: {
+    summary: 'A plugin entry, or a folder between it and its root, is writable by others or owned by another user (config `permissions`).',
+    message: (p: { file: string; path: string; mode: string; owner: number; problem: string }) =>
+      `${p.file} is not safe to run: ${p.path} ${p.problem} (mode ${p.mode}, owner uid ${p.owner}). Run \`chmod o-w\` / \`chown\` on it, or set \`permissions\` to "warn" if this is intended.`,
+  },
+  INTEGRITY_MISMATCH: {
+    summary: 'A plugin differs from its pin in `osml-extensions.lock.json` (a changed, missing or extra file); it is never imported.',
+    message: (p: { file: string; expected: string; actual: string; detail: string }) =>
+      `${p.file} does not match its pin in osml-extensions.lock.json (${p.detail}; expected ${p.expected}…, got ${p.actual}…); it was not imported. If the change is yours, run \`osml-extensions lock\` again.`,
+  },
+  UNPINNED: {
+    summary: 'A lock file exists but this plugin is not in it (refused unless `allowUnpinned`).',
+    message: (p: { file: string }) =>
+      `${p.file} is not pinned in osml-extensions.lock.json; it was not imported. Run \`osml-extensions lock\` to pin it, or set \`allowUnpinned: true\`.`,
+  },
+  SELECTED_PLUGIN_REFUSED: {
+    summary: 'The request type in force was declared by a plugin that was refused, even if another copy registered.',
+    message: (p: { requestType: string; refused: readonly { source: string; code: string }[] }) =>
+      `Request type "${p.requestType}" is in force, but ${p.refused.map((r) => `${r.source} (${r.code})`).join(', ')} declared it and was refused. Fix that plugin, remove it, or enable \`fallbackEnabled\`.`,
+  },
   MANIFEST_MISSING: {
     summary: 'A plugin entry exports no manifest and no decorated class.',
     message: (p: { file: string; exports: readonly string[] }) =>
@@ -67,6 +116,11 @@ const TABLE = {
     summary: 'A manifest fails validation (unknown key, wrong type, bad pattern, handler not a class or lacking its method).',
     message: (p: { file: string; problems: readonly string[] }) =>
       `Invalid handler manifest in ${p.file}: ${p.problems.join('; ')}. Fix those fields (see README "Manifest fields").`,
+  },
+  MANIFEST_CHANGED: {
+    summary: 'A handler registered from the manifest cache is no longer what its plugin provides.',
+    message: (p: { name: string; file: string; problem: string }) =>
+      `Handler "${p.name}" was registered from the manifest cache, but ${p.file} no longer provides it unchanged (${p.problem}). Its manifest likely depends on something outside its folder; run again to refresh the cache, or use \`--no-cache\`.`,
   },
   DUPLICATE_SLOT: {
     summary: 'A second handler claims a (request type, handler type) slot that is already filled.',
@@ -106,6 +160,21 @@ const TABLE = {
     summary: "A handler's constructor threw.",
     message: (p: { name: string; source: string; reason: string }) =>
       `Constructing handler "${p.name}" (${p.source}) failed: ${p.reason}. Fix its constructor or the deps it receives.`,
+  },
+  WATCH_FAILED: {
+    summary: 'Live reload cannot watch a plugin root (missing, or the watcher failed).',
+    message: (p: { root: string; reason: string }) =>
+      `Cannot watch plugin root ${p.root} for changes: ${p.reason}. Create the folder and restart, or remove it from \`pluginDirs\`.`,
+  },
+  RELOAD_LIMIT: {
+    summary: 'Live reload stopped after `maxReloads` reloads: Node cannot unload old plugin modules.',
+    message: (p: { maxReloads: number }) =>
+      `Live reload stopped after ${p.maxReloads} reloads (\`maxReloads\`): Node cannot unload ES modules, so every reload keeps the previous plugin code in memory. Restart the process to pick up further changes, or raise \`maxReloads\`.`,
+  },
+  TARGET_EXISTS: {
+    summary: '`init` would write into a folder that already exists; nothing is overwritten.',
+    message: (p: { target: string }) =>
+      `${p.target} already exists, and \`init\` never overwrites. Pick another name or \`--dir\`, or move that folder away first.`,
   },
 } as const;
 

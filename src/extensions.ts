@@ -6,6 +6,8 @@ import { performance } from 'node:perf_hooks';
 import { BUILTIN_HANDLERS } from './builtins.js';
 import { loadConfig, type ConfigOptions, type ResolvedConfig } from './config.js';
 import { discover } from './discover.js';
+import { Lock } from './integrity.js';
+import { vet } from './vet.js';
 import { ExtensionError, isExtensionError, toRejection } from './errors.js';
 import { instantiate, type HandlerPair } from './instantiate.js';
 import { acquirePlugins, type AcquiredPlugin } from './acquire.js';
@@ -94,13 +96,21 @@ export async function loadExtensions(options: LoadExtensionsOptions = {}): Promi
   const discovered = config.useExtensions
     ? await discover({ roots: config.pluginDirs, cwd: config.cwd, rootsNamed: config.pluginDirsNamed, withFiles: config.cache !== false })
     : { plugins: [], rejected: [] };
+  const lock = config.useExtensions ? await Lock.open(config) : undefined;
+  const vetted = await vet(discovered.plugins, config, lock, logger);
+  const drift = (lock?.missing(discovered.plugins) ?? []).map((folder) =>
+    toRejection(folder, new ExtensionError('INTEGRITY_MISMATCH', { file: folder, expected: 'pinned', actual: 'absent', detail: 'a pinned plugin folder is missing' })),
+  );
+  // Every verified file is handed to the load hook before the first import.
+  await lock?.arm();
   const loadOptions: LoadOptions = {
+    timeoutMs: config.importTimeoutMs,
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.reload === undefined ? {} : { reload: options.reload }),
   };
-  const plugins = await acquirePlugins(config, discovered.plugins, loadOptions, logger);
+  const plugins = await acquirePlugins(config, vetted.plugins, loadOptions, logger);
   const { registry, rejected: conflicts } = register(config, plugins, logger);
-  const rejected = [...discovered.rejected, ...conflicts];
+  const rejected = [...discovered.rejected, ...vetted.rejected, ...drift, ...conflicts];
   const durationMs = Math.round((performance.now() - started) * 100) / 100;
 
   for (const h of registry.list()) {

@@ -3,6 +3,21 @@ export { BUILTIN_HANDLERS, BUILTIN_REQUEST_TYPE, defaultDeps } from './builtins.
 export { configSchema, loadConfig, MODULE_NAME, type ConfigFile, type ConfigOptions, type ResolvedConfig } from './config.js';
 export { discover, INDEX_FILES, type DiscoverOptions, type DiscoveryResult, type PluginCandidate } from './discover.js';
 export { describeThrown, ERROR_CODES, ExtensionError, isExtensionError, type ErrorCode, type ErrorParams } from './errors.js';
+export {
+  explain,
+  findDisabled,
+  type CandidateStatus,
+  type DisabledHandler,
+  type DisabledInfo,
+  type ExplainInput,
+  type Explanation,
+  type RequestTypeOrigin,
+  type SlotCandidate,
+  type SlotExplanation,
+  type SlotName,
+  type SlotWinner,
+  type UnknownDisabled,
+} from './explain.js';
 export { loadExtensions, type Extensions, type LoadExtensionsOptions } from './extensions.js';
 export { checkDependencies, instantiate, type HandlerPair } from './instantiate.js';
 export { loadPlugin, loadPlugins, TYPESCRIPT_EXTENSIONS, type LoadedPlugin, type LoadOptions } from './load.js';
@@ -21,5 +36,7 @@ export {
 } from './manifest.js';
 export { Registry, toRegistered, type HandlerInfo, type RegisteredHandler, type RegistryStats } from './registry.js';
 export { inferRequestType, normalizeEndpoint, pickRequestType, resolveSelection, type ResolveOptions, type Selection } from './resolve.js';
+export { jsonSchema, SCHEMA_KINDS, type SchemaKind } from './schema.js';
 export { HANDLER_METHODS, HandlerType, LOG_LEVELS, type Deps, type HandlerClass, type Logger, type LogLevel, type Rejection, type SelectionSource, type Source } from './types.js';
+export { diffExtensions, watch, type ReloadChanges, type ReloadEvent, type WatchFailure, type WatchHandle, type WatchOptions, type WatchState } from './watch.js';
 export * from './handlers/index.js';

@@ -3,12 +3,13 @@
  * manifest or an array), `manifest`, `manifests`, and every exported class decorated with
  * `registerHandler` — then validate each one. One bad plugin never stops the others.
  */
-import { realpath } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { register } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { ExtensionError, describeThrown, isExtensionError, toRejection } from './errors.js';
 import type { PluginCandidate } from './discover.js';
+import { INTEGRITY_MARK } from './integrity.js';
 import { attachedManifest, validateManifest, type Manifest } from './manifest.js';
 import type { Rejection } from './types.js';
 
@@ -50,6 +51,8 @@ export interface LoadOptions {
   reload?: string;
   /** How many entries are imported at once; registration order is unaffected. @default 16 */
   concurrency?: number;
+  /** An import taking longer fails with IMPORT_TIMEOUT. @default 10000 */
+  timeoutMs?: number;
 }
 
 /**
@@ -94,6 +97,51 @@ interface Offered {
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+/** Thrown (internally) when an import outlives its timeout. */
+const TIMED_OUT = Symbol('import timed out');
+/**
+ * Entries whose import never settled. A module stuck in top-level await stays stuck in Node's
+ * module map, so importing it again would only hang again: it is refused at once instead.
+ */
+const stuck = new Map<string, string>();
+
+/** Never import this entry in this process (the probe saw it hang). */
+export function markStuck(entry: string, how: string): void {
+  stuck.set(entry, how);
+}
+
+async function importWithTimeout(entry: string, options: LoadOptions): Promise<unknown> {
+  if (stuck.has(entry)) throw TIMED_OUT;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(TIMED_OUT), options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([importEntry(entry, options.reload), timeout]);
+  } catch (error) {
+    if (error === TIMED_OUT && !stuck.has(entry)) stuck.set(entry, 'its top level never settled');
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The ExtensionError for an import that threw (or never finished). */
+async function importFailure(cause: unknown, candidate: PluginCandidate, timeoutMs: number): Promise<ExtensionError> {
+  const { source, entry } = candidate;
+  if (cause === TIMED_OUT) return new ExtensionError('IMPORT_TIMEOUT', { file: source, timeoutMs, how: stuck.get(entry) ?? 'its top level never settled' });
+  // registerHandler validates at class definition, i.e. during import: keep its code, add the file.
+  if (isExtensionError(cause, 'MANIFEST_INVALID')) return new ExtensionError('MANIFEST_INVALID', { ...cause.params, file: `${source} (${cause.params.file})` }, { cause });
+  const reason = describeThrown(cause);
+  const integrity = INTEGRITY_MARK.exec(reason);
+  if (integrity !== null) {
+    return new ExtensionError('INTEGRITY_MISMATCH', { file: source, expected: (integrity[1] ?? '').slice(0, 19), actual: (integrity[2] ?? '').slice(0, 19), detail: 'a file changed after it was verified' }, { cause });
+  }
+  if ((await stat(entry).catch((e: NodeJS.ErrnoException) => e.code)) === 'ENOENT') return new ExtensionError('VANISHED', { file: source }, { cause });
+  return new ExtensionError('IMPORT_FAILED', { file: source, reason: oneLine(reason, entry, source) }, { cause });
+}
 
 /** A reason on one line, with the entry's absolute path shown as its source. */
 function oneLine(reason: string, entry: string, source: string): string {
@@ -148,14 +196,10 @@ export async function loadPlugin(candidate: PluginCandidate, options: LoadOption
   const started = performance.now();
   let ns: Record<string, unknown>;
   try {
-    ns = (await importEntry(candidate.entry, options.reload)) as Record<string, unknown>;
+    ns = (await importWithTimeout(candidate.entry, options)) as Record<string, unknown>;
   } catch (cause) {
-    const importMs = performance.now() - started;
-    // registerHandler validates at class definition, i.e. during import: keep its code, add the file.
-    const error = isExtensionError(cause, 'MANIFEST_INVALID')
-      ? new ExtensionError('MANIFEST_INVALID', { ...cause.params, file: `${source} (${cause.params.file})` }, { cause })
-      : new ExtensionError('IMPORT_FAILED', { file: source, reason: oneLine(describeThrown(cause), candidate.entry, source) }, { cause });
-    return { candidate, manifests: [], rejected: [toRejection(source, error)], importMs };
+    const error = await importFailure(cause, candidate, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    return { candidate, manifests: [], rejected: [toRejection(source, error, [], error.code === 'VANISHED' ? 'warn' : 'error')], importMs: performance.now() - started };
   }
   const importMs = performance.now() - started;
 

@@ -21,7 +21,10 @@ export interface LoggerOptions {
  */
 export function createLogger(options: LoggerOptions = {}): PinoLogger {
   const level = options.level ?? 'info';
-  const base = { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime };
+  // Logs carry names, relative paths, codes and digests; services and environments never, even if
+  // a caller passes them along by mistake.
+  const redact = { paths: ['deps', '*.deps', 'env', '*.env', 'source.code', 'sourceCode'], censor: '[redacted]' };
+  const base = { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime, redact };
   const destination = options.destination ?? 2;
   if (options.pretty ?? process.stderr.isTTY === true) {
     // Loaded only for a terminal: JSON boots (CI, services) never pay for pino-pretty.

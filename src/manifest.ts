@@ -2,6 +2,7 @@
  * The manifest: its zod schema (the single source of truth for its type), validation, and the
  * `registerHandler` decorator that attaches a manifest to a class.
  */
+import { types } from 'node:util';
 import { z } from 'zod';
 import { ExtensionError } from './errors.js';
 import { formatIssues } from './format-issues.js';
@@ -74,6 +75,10 @@ const KNOWN_KEYS = Object.keys(manifestSchema.shape);
  * Never throws anything but `MANIFEST_INVALID`, whatever the input (throwing getters, proxies).
  */
 export function validateManifest(value: unknown, file: string): Manifest {
+  // A Proxy can answer differently each time it is read; a manifest must be plain data.
+  if (types.isProxy(value) || (typeof value === 'object' && value !== null && types.isProxy((value as { handler?: unknown }).handler))) {
+    throw new ExtensionError('MANIFEST_INVALID', { file, problems: ['(root): a Proxy is not accepted; export a plain object'] });
+  }
   let result: ReturnType<typeof manifestSchema.safeParse>;
   try {
     result = manifestSchema.safeParse(value, { reportInput: true });

@@ -104,6 +104,12 @@ function pairFor(ctx: ResolveContext, requestType: string, from: string, endpoin
     const missing = region === undefined ? HandlerType.REGION_REQUEST_HANDLER : HandlerType.IMAGE_REQUEST_HANDLER;
     throw new ExtensionError('INCOMPLETE_REQUEST_TYPE', { requestType, from, missing, present: `${present.handlerType} "${present.name}" (${present.source})`, refused });
   }
+  // Isolate during discovery, fail when a selected plugin is broken (stevedore): another copy
+  // registering the type does not hide that a plugin declaring it was refused.
+  if (refused.length > 0) {
+    const first = rejected.find((r) => r.requestTypes.includes(requestType));
+    throw new ExtensionError('SELECTED_PLUGIN_REFUSED', { requestType, refused }, { cause: first?.error });
+  }
   if (endpoint !== undefined) {
     for (const handler of [region, image]) {
       const supported = handler.supportedEndpoints ?? [];

@@ -50,9 +50,12 @@ describe('manifest cache', () => {
     expect(snapshot(cached)).toEqual(snapshot(eager));
     const noCache = await boot(dir, { overrides: { cache: false } });
     expect(snapshot(noCache)).toEqual(snapshot(eager));
-    for (const options of [{ requestType: 'alpha' }, { requestType: 'beta' }, {}]) {
+    for (const options of [{ requestType: 'beta' }, {}]) {
       expect(cached.resolve(options).region.name).toBe(eager.resolve(options).region.name);
     }
+    // `dup` was refused for claiming alpha's slots, so alpha fails alike in both.
+    expect(() => cached.resolve({ requestType: 'alpha' })).toThrow(expect.objectContaining({ code: 'SELECTED_PLUGIN_REFUSED' }));
+    expect(() => eager.resolve({ requestType: 'alpha' })).toThrow(expect.objectContaining({ code: 'SELECTED_PLUGIN_REFUSED' }));
     expect(() => cached.resolve({ requestType: 'half' })).toThrow(expect.objectContaining({ code: 'INCOMPLETE_REQUEST_TYPE' }));
   });
 

@@ -10,6 +10,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ListDocument, SelectionDocument } from '../src/cli-output.js';
 import { ROOT, fixture, logLines, pairPlugin, runCli, tempDir, writeTree, type CliResult } from './helpers/index.js';
+import { spawn } from 'node:child_process';
+import { COMMANDS, main } from '../src/cli.js';
+import type { Explanation } from '../src/explain.js';
+import { BIN } from './helpers/index.js';
 
 /** stdout must be exactly one JSON document (one line, newline-terminated). */
 function parseDoc<T = unknown>(result: CliResult): T {
@@ -65,10 +69,10 @@ describe('list --json', () => {
     const handlers = byName(doc);
     expect(Object.keys(handlers).sort()).toEqual(['async-sm-endpoint-image', 'async-sm-endpoint-region', 'http-image', 'http-region', 'sm-endpoint-image', 'sm-endpoint-region']);
     expect(handlers['http-region']?.source).toBe('builtin');
-    expect(handlers['sm-endpoint-region']).toMatchObject({ source: 'plugins/sm-endpoint/index.mjs', supportedEndpoints: ['sagemaker'] });
+    expect(handlers['sm-endpoint-region']).toMatchObject({ source: 'plugins/sm-endpoint/index.ts', supportedEndpoints: ['sagemaker'] });
     expect(handlers['sm-endpoint-region']).not.toHaveProperty('requires');
     expect(handlers['sm-endpoint-region']).not.toHaveProperty('handler');
-    expect(handlers['async-sm-endpoint-image']?.source).toBe('plugins/async-sm-endpoint/index.mjs');
+    expect(handlers['async-sm-endpoint-image']?.source).toBe('plugins/async-sm-endpoint/index.ts');
     expect(doc.rejected).toEqual([]);
     expect(doc.requestTypes).toStrictEqual({ async_sm_endpoint: { complete: true }, http: { complete: true }, sm_endpoint: { complete: true } });
   });
@@ -326,7 +330,7 @@ describe('logging', () => {
     expect(logLines(quiet.stderr).some((l) => l['event'] === 'plugin.imported')).toBe(false);
     const result = await runCli(['list', '--json', '--no-cache'], { env: { LOG_LEVEL: 'debug' } });
     const imported = logLines(result.stderr).filter((l) => l['event'] === 'plugin.imported');
-    expect(imported.map((l) => l['source']).sort()).toEqual(['plugins/async-sm-endpoint/index.mjs', 'plugins/sm-endpoint/index.mjs']);
+    expect(imported.map((l) => l['source']).sort()).toEqual(['plugins/async-sm-endpoint/index.ts', 'plugins/sm-endpoint/index.ts']);
     expect(imported.every((l) => l['level'] === 20)).toBe(true);
   });
 });
@@ -463,5 +467,182 @@ describe('usage', () => {
     const result = await runCli(['--version']);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(`${version}\n`);
+  });
+});
+
+describe('for people: explain, terminal output, help, usage errors, start --watch', () => {
+  /** Run the CLI in-process, as if stdout were (or were not) a terminal, with NO_COLOR as given. */
+  async function inProcess(args: string[], options: { tty?: boolean; noColor?: string } = {}): Promise<{ code: number; stdout: string }> {
+    const saved = process.env['NO_COLOR'];
+    if (options.noColor === undefined) delete process.env['NO_COLOR'];
+    else process.env['NO_COLOR'] = options.noColor;
+    let stdout = '';
+    try {
+      const code = await main([...args, '--log-level', 'silent'], { stdout: (text) => void (stdout += text), stdoutIsTTY: options.tty ?? false });
+      return { code, stdout };
+    } finally {
+      if (saved === undefined) delete process.env['NO_COLOR'];
+      else process.env['NO_COLOR'] = saved;
+    }
+  }
+  const ESC = '\u001b[';
+  const halfPlugin = "class R { processRegionRequest() {} }\nexport default { requestType: 'half', handlerType: 'REGION_REQUEST_HANDLER', name: 'half-region', handler: R };\n";
+
+  it('explain --json prints one document: the winner per slot, the source with the config file, the DUPLICATE_SLOT loser; exit 1 iff it failed', async () => {
+    const dir = await tree({ config: { requestType: 'good' }, extra: { 'plugins/zz-dup/index.mjs': pairPlugin('good', 'dup') } });
+    const result = await runCli(['explain', '--json', '--cwd', dir]);
+    const doc = parseDoc<Explanation>(result);
+    expect(result.code, result.stderr).toBe(doc.status === 'failed' ? 1 : 0); // whether a refused duplicate fails the selection is resolve's policy
+    expect(doc).toMatchObject({ requestType: 'good', from: { source: 'config', file: 'osml-extensions.config.json' } });
+    expect(doc.slots.region.winner).toMatchObject({ name: 'good-region', source: 'plugins/good/index.mjs' });
+    expect(doc.slots.region.candidates.find((c) => c.status === 'duplicate-slot')).toMatchObject({ code: 'DUPLICATE_SLOT', source: 'plugins/zz-dup/index.mjs', name: 'dup-region' });
+  });
+
+  it('explain in text names the config file, the winner and the loser', async () => {
+    const dir = await tree({ config: { requestType: 'good' }, extra: { 'plugins/zz-dup/index.mjs': pairPlugin('good', 'dup') } });
+    const result = await runCli(['explain', '--cwd', dir]);
+    expect([0, 1]).toContain(result.code);
+    for (const text of ['osml-extensions.config.json', 'good-region', 'dup-region', 'DUPLICATE_SLOT', 'plugins/zz-dup/index.mjs']) expect(result.stdout).toContain(text);
+  });
+
+  it('explain for an unknown request type still explains, with the error and did-you-mean, and exits 1', async () => {
+    const dir = await tree();
+    const json = await runCli(['explain', '--json', '--cwd', dir, '--request-type', 'goood']);
+    expect(json.code).toBe(1);
+    const doc = parseDoc<Explanation>(json);
+    expect(doc).toMatchObject({ status: 'failed', error: { code: 'UNKNOWN_REQUEST_TYPE', didYouMean: 'good' } });
+    expect(doc.slots.region.candidates.map((c) => c.name)).toContain('good-region');
+    const text = await runCli(['explain', '--cwd', dir, '--request-type', 'goood']);
+    expect(text.code).toBe(1);
+    expect(text.stdout).toContain('UNKNOWN_REQUEST_TYPE');
+    expect(text.stdout).toContain('"good"');
+  });
+
+  it('explain with fallback exits 0 and says it fell back', async () => {
+    const dir = await tree();
+    const result = await runCli(['explain', '--json', '--cwd', dir, '--request-type', 'nope'], { env: { EXTENSION_FALLBACK_ENABLED: 'true' } });
+    expect(result.code).toBe(0);
+    expect(parseDoc<Explanation>(result)).toMatchObject({ status: 'fallback', error: { code: 'UNKNOWN_REQUEST_TYPE' }, selection: { fallback: true, region: { source: 'builtin' } } });
+  });
+
+  it('explain surfaces a `disabled` name that matches no handler, with did-you-mean', async () => {
+    const dir = await tree({ config: { disabled: ['good-regoin'] } });
+    const { code, stdout } = await inProcess(['explain', '--cwd', dir]);
+    expect(code).toBe(0);
+    expect(stdout).toContain('good-regoin');
+    expect(stdout).toContain('"good-region"');
+  });
+
+  it('list on a terminal: a table with a bold header, the refused code in red and an incomplete type in yellow', async () => {
+    const dir = await tree({ rejected: true, extra: { 'plugins/half/index.mjs': halfPlugin } });
+    const { code, stdout } = await inProcess(['list', '--cwd', dir], { tty: true });
+    expect(code).toBe(0);
+    expect(stdout).toContain(`${ESC}1mREQUEST TYPE`);
+    expect(stdout).toContain(`${ESC}31mMANIFEST_MISSING${ESC}39m`);
+    expect(stdout).toMatch(new RegExp(`\\u001b\\[33mhalf \\(incomplete\\)`));
+    expect(stdout).toContain('(missing)');
+  });
+
+  it.each([['set', '1'], ['set but empty', '']])('list on a terminal with NO_COLOR %s: the table without any colour', async (_label, noColor) => {
+    const dir = await tree({ rejected: true });
+    const { stdout } = await inProcess(['list', '--cwd', dir], { tty: true, noColor });
+    expect(stdout).not.toContain(ESC);
+    expect(stdout).toMatch(/^REQUEST TYPE +SLOT +NAME/);
+    expect(stdout).toContain('MANIFEST_MISSING');
+  });
+
+  it('list when stdout is not a terminal: the plain aligned text, no colour; --json still one document', async () => {
+    const dir = await tree({ rejected: true });
+    const plain = await inProcess(['list', '--cwd', dir]);
+    expect(plain.stdout).not.toContain(ESC);
+    expect(plain.stdout).toMatch(/^NAME +REQUEST TYPE +HANDLER TYPE +SOURCE\n/);
+    const json = await inProcess(['list', '--json', '--cwd', dir], { tty: true });
+    expect(json.stdout).not.toContain(ESC);
+    expect(Object.keys(JSON.parse(json.stdout) as object).sort()).toEqual(['handlers', 'rejected', 'requestTypes']);
+  });
+
+  it('explain on a terminal is coloured, and not with NO_COLOR', async () => {
+    const dir = await tree();
+    expect((await inProcess(['explain', '--cwd', dir], { tty: true })).stdout).toContain(ESC);
+    expect((await inProcess(['explain', '--cwd', dir], { tty: true, noColor: '1' })).stdout).not.toContain(ESC);
+  });
+
+  it('--help works on every command and shows an example of it', async () => {
+    expect(COMMANDS.map((c) => c.name)).toEqual(expect.arrayContaining(['list', 'check', 'resolve', 'explain', 'start']));
+    for (const command of COMMANDS) {
+      for (const flag of ['--help', '-h']) {
+        const { code, stdout } = await inProcess([command.name, flag]);
+        expect(code, command.name).toBe(0);
+        expect(stdout).toMatch(new RegExp(`^Usage: osml-extensions ${command.name}`));
+        expect(stdout).toContain('Examples:');
+        expect(stdout).toContain(`osml-extensions ${command.name}`);
+      }
+    }
+    expect((await inProcess(['start', '--help'])).stdout).toContain('--watch');
+  });
+
+  it('-v prints the version, like --version', async () => {
+    const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(await inProcess(['-v'])).toEqual({ code: 0, stdout: `${version}\n` });
+  });
+
+  it.each([
+    [['explian'], 'explain'],
+    [['strt'], 'start'],
+  ])('a mistyped command %j exits 2 with did-you-mean %s', async (args, hint) => {
+    const { code, stdout } = await inProcess([...args, '--json']);
+    expect(code).toBe(2);
+    const error = (JSON.parse(stdout) as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe('USAGE_INVALID');
+    expect(error.message).toContain(`"${hint}"`);
+  });
+
+  it.each([
+    [['explain', '--bogus'], '--bogus'],
+    [['list', '--request-type', 'x'], '--request-type'],
+    [['start', '--max-reloads', '3'], '--max-reloads'],
+    [['start', '--watch', '--max-reloads', 'many'], '--max-reloads'],
+  ])('%j exits 2 with USAGE_INVALID naming %s', async (args, flag) => {
+    const { code, stdout } = await inProcess([...args, '--json']);
+    expect(code).toBe(2);
+    const error = (JSON.parse(stdout) as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe('USAGE_INVALID');
+    expect(error.message).toContain(flag);
+  });
+
+  it('start --watch logs ready, reloads when a plugin folder is added, and exits 0 on SIGTERM', async () => {
+    const dir = await tree();
+    const env: Record<string, string | undefined> = { ...process.env, REQUEST_TYPE: undefined, USE_EXTENSIONS: undefined, EXTENSION_FALLBACK_ENABLED: undefined, LOG_LEVEL: undefined };
+    for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
+    const child = spawn(process.execPath, [BIN, 'start', '--watch', '--json', '--cwd', dir, '--request-type', 'good'], { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const logged = (event: string, ms = 10_000) =>
+      new Promise<Record<string, unknown>>((resolve, reject) => {
+        const check = () => {
+          const line = logLines(stderr).find((l) => l['event'] === event);
+          if (line === undefined) return;
+          clearTimeout(timer);
+          child.stderr.off('data', check);
+          resolve(line);
+        };
+        const timer = setTimeout(() => reject(new Error(`no "${event}" log line within ${ms} ms; stderr:\n${stderr}`)), ms);
+        child.stderr.on('data', check);
+        check();
+      });
+    child.stdout.on('data', (chunk: Buffer) => void (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
+    try {
+      expect(await logged('ready')).toMatchObject({ requestType: 'good', region: 'good-region' });
+      await writeTree(dir, { 'plugins/later/index.mjs': pairPlugin('later') });
+      expect(await logged('reload')).toMatchObject({ generation: 1, added: ['later-region', 'later-image'], removed: [] });
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(logLines(stderr).some((l) => l['event'] === 'stopped')).toBe(true);
+      expect(JSON.parse(stdout)).toMatchObject({ requestType: 'good', region: { name: 'good-region' } });
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });

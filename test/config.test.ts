@@ -93,6 +93,12 @@ describe('loadConfig: defaults', () => {
       requestType: {},
       cache: path.join(dir, 'node_modules/.cache/osml-extensions'),
       slowPluginMs: 500,
+      importTimeoutMs: 10_000,
+      maxEntryBytes: 1024 * 1024,
+      permissions: 'strict',
+      probe: false,
+      allowUnpinned: false,
+      lockFile: path.join(dir, 'osml-extensions.lock.json'),
     });
   });
 

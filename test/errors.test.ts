@@ -2,21 +2,25 @@
  * The error table, enumerated: every code has a scenario here that produces it through the real
  * code path, and a new code without a scenario fails the first test.
  */
-import { readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_HANDLERS } from '../src/builtins.js';
 import { main } from '../src/cli.js';
 import { loadConfig } from '../src/config.js';
 import { discover } from '../src/discover.js';
-import { describeThrown, ERROR_CODES, ExtensionError, type ErrorCode } from '../src/errors.js';
+import { describeThrown, ERROR_CODES, ExtensionError, isExtensionError, type ErrorCode } from '../src/errors.js';
 import { instantiate } from '../src/instantiate.js';
+import { loadExtensions } from '../src/extensions.js';
 import { loadPlugin } from '../src/load.js';
 import { validateManifest } from '../src/manifest.js';
 import { Registry } from '../src/registry.js';
 import { resolveSelection, type Selection } from '../src/resolve.js';
 import { HandlerType } from '../src/types.js';
-import { fixture, makeConfig, ROOT } from './helpers/index.js';
+import { watch } from '../src/watch.js';
+import { fixture, makeConfig, pairPlugin, recordingLogger, ROOT, runCli, tempDir, writeTree } from './helpers/index.js';
+import { silentLogger } from '../src/log.js';
+import { vet } from '../src/vet.js';
 
 /** What a scenario observed: the code, and the text that must name where the problem is. */
 interface Observed {
@@ -78,6 +82,87 @@ const scenarios: Record<ErrorCode, () => Promise<Observed>> = {
     return { ...(await loadPlugin(c)).rejected[0]!, where: c.source };
   },
   MANIFEST_INVALID: async () => ({ ...(await thrown(() => validateManifest({}, 'plugins/x/index.mjs'))), where: 'plugins/x/index.mjs' }),
+  MANIFEST_CHANGED: async () => {
+    // The manifest depends on something outside the plugin's folder (an env var): the cache cannot see it.
+    const dir = await writeTree(await tempDir(), {
+      'package.json': '{}',
+      'plugins/moody/index.mjs': `class R { processRegionRequest() {} }
+        class I { processImageRequest() {} }
+        const name = process.env.OSML_TEST_MOODY ?? 'calm';
+        export default [
+          { requestType: 'moody', handlerType: 'REGION_REQUEST_HANDLER', name: name + '-region', handler: R },
+          { requestType: 'moody', handlerType: 'IMAGE_REQUEST_HANDLER', name: 'moody-image', handler: I },
+        ];`,
+    });
+    await loadExtensions({ cwd: dir, env: {}, reload: 'first' });
+    process.env['OSML_TEST_MOODY'] = 'angry';
+    try {
+      const ext = await loadExtensions({ cwd: dir, env: {}, reload: 'second' });
+      return { ...(await thrown(() => ext.start({ requestType: 'moody' }))), where: 'plugins/moody/index.mjs' };
+    } finally {
+      delete process.env['OSML_TEST_MOODY'];
+    }
+  },
+  IMPORT_TIMEOUT: async () => {
+    const dir = await writeTree(await tempDir(), { 'plugins/hang/index.mjs': 'await new Promise(() => {});' });
+    const [c] = (await discover({ roots: [path.join(dir, 'plugins')], cwd: dir })).plugins;
+    return { ...(await loadPlugin(c!, { timeoutMs: 100 })).rejected[0]!, where: 'plugins/hang/index.mjs' };
+  },
+  VANISHED: async () => {
+    const dir = await writeTree(await tempDir(), { 'plugins/gone/index.mjs': 'export default {};' });
+    const { plugins } = await discover({ roots: [path.join(dir, 'plugins')], cwd: dir });
+    await rm(path.join(dir, 'plugins/gone/index.mjs'));
+    return { ...(await vet(plugins, makeConfig({ cwd: dir }), undefined, silentLogger)).rejected[0]!, where: 'plugins/gone/index.mjs' };
+  },
+  ENTRY_TOO_LARGE: async () => {
+    const dir = await writeTree(await tempDir(), { 'plugins/big/index.mjs': `// ${'x'.repeat(2048)}` });
+    const { plugins } = await discover({ roots: [path.join(dir, 'plugins')], cwd: dir });
+    return { ...(await vet(plugins, makeConfig({ cwd: dir, maxEntryBytes: 1024 }), undefined, silentLogger)).rejected[0]!, where: 'plugins/big/index.mjs' };
+  },
+  PATH_ESCAPE: async () => {
+    const dir = await writeTree(await tempDir(), { 'outside.mjs': 'export default {};', 'plugins/esc/package.json': '{"main": "../../outside.mjs"}' });
+    const { plugins } = await discover({ roots: [path.join(dir, 'plugins')], cwd: dir });
+    return { ...(await vet(plugins, makeConfig({ cwd: dir }), undefined, silentLogger)).rejected[0]!, where: 'plugins/esc' };
+  },
+  PERMISSION_DENIED: async () => {
+    // Root reads everything, so the loader runs as `nobody` on a folder it may not open.
+    const dir = await writeTree(await tempDir(), { 'package.json': '{}', 'plugins/locked/index.mjs': 'export default {};' });
+    await chmod(dir, 0o755);
+    await chmod(path.join(dir, 'plugins/locked'), 0o700);
+    const run = await runCli(['check', '--json', '--no-cache', '--log-level', 'silent'], { cwd: dir, as: 'nobody' });
+    const doc = JSON.parse(run.stdout) as { rejected: Observed[] };
+    return { ...doc.rejected[0]!, where: 'plugins/locked' };
+  },
+  BAD_FILENAME: async () => {
+    const dir = await tempDir();
+    await mkdir(path.join(dir, 'plugins', 'bad\u0007name'), { recursive: true });
+    const { rejected } = await discover({ roots: [path.join(dir, 'plugins')], cwd: dir });
+    return { ...rejected[0]!, where: 'bad\\x07name' };
+  },
+  INSECURE_PERMISSIONS: async () => {
+    const dir = await writeTree(await tempDir(), { 'plugins/open/index.mjs': 'export default {};' });
+    await chmod(path.join(dir, 'plugins/open'), 0o777);
+    const { plugins } = await discover({ roots: [path.join(dir, 'plugins')], cwd: dir });
+    return { ...(await vet(plugins, makeConfig({ cwd: dir }), undefined, silentLogger)).rejected[0]!, where: 'plugins/open' };
+  },
+  INTEGRITY_MISMATCH: async () => {
+    const dir = await writeTree(await tempDir(), { 'package.json': '{}', 'plugins/pinned/index.mjs': pairPlugin('pinned') });
+    await runCli(['lock', '--log-level', 'silent'], { cwd: dir });
+    await writeTree(dir, { 'plugins/pinned/index.mjs': pairPlugin('changed') });
+    const ext = await loadExtensions({ cwd: dir, env: {} });
+    return { ...ext.rejected[0]!, where: 'plugins/pinned/index.mjs' };
+  },
+  UNPINNED: async () => {
+    const dir = await writeTree(await tempDir(), { 'package.json': '{}', 'plugins/pinned/index.mjs': pairPlugin('pinned') });
+    await runCli(['lock', '--log-level', 'silent'], { cwd: dir });
+    await writeTree(dir, { 'plugins/newcomer/index.mjs': pairPlugin('newcomer') });
+    const ext = await loadExtensions({ cwd: dir, env: {} });
+    return { ...ext.rejected[0]!, where: 'plugins/newcomer/index.mjs' };
+  },
+  SELECTED_PLUGIN_REFUSED: async () => {
+    const ext = await loadExtensions({ cwd: fixture('error-duplicate-slot'), env: {} });
+    return { ...(await thrown(() => ext.resolve({ requestType: 'shared' }))), where: 'plugins/second/index.mjs' };
+  },
   DUPLICATE_SLOT: async () => {
     const registry = new Registry();
     registry.add(handler('first'));
@@ -114,6 +199,27 @@ const scenarios: Record<ErrorCode, () => Promise<Observed>> = {
       processRegionRequest(): void {}
     };
     return { ...(await thrown(() => instantiate(selection(handler('throws', { load: async () => Throws }))))), where: 'plugins/throws/index.mjs' };
+  },
+  WATCH_FAILED: async () => {
+    const dir = await tempDir();
+    const logger = recordingLogger();
+    const live = await watch({ config: makeConfig({ cwd: dir, pluginDirs: [path.join(dir, 'gone')] }), logger });
+    await live.close();
+    const line = logger.lines.find((l) => l.obj['event'] === 'watch.failed');
+    return { code: String(line?.obj['code']), message: String(line?.obj['message']), where: 'gone' };
+  },
+  RELOAD_LIMIT: async () => {
+    const dir = await writeTree(await tempDir(), { 'plugins/a/index.mjs': pairPlugin('a') });
+    const live = await watch({ config: makeConfig({ cwd: dir, pluginDirs: [path.join(dir, 'plugins')] }), maxReloads: 1, debounceMs: 20 });
+    const failure = new Promise<Error>((resolve) => live.on('error', ({ error }) => resolve(error)));
+    await writeTree(dir, { 'plugins/b/index.mjs': pairPlugin('b') });
+    const error = await failure;
+    await live.close();
+    return { code: isExtensionError(error) ? error.code : 'not an ExtensionError', message: error.message, where: 'maxReloads' };
+  },
+  TARGET_EXISTS: async () => {
+    const dir = await writeTree(await tempDir(), { 'plugins/taken/keep.txt': 'mine' });
+    return { ...(await viaCli(['init', 'taken', '--request-type', 'taken', '--cwd', dir])), where: 'plugins/taken' };
   },
 };
 

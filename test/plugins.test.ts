@@ -1,43 +1,33 @@
 /**
- * The SageMaker plugins this repository ships, run against a fake `sagemakerRuntime`.
- * They import `osml-extensions` (dist/ via the package self-reference): run `npm run build` first.
+ * The SageMaker plugins this repository ships, run against a fake `sagemakerRuntime`. They are
+ * TypeScript imported through jiti, as the loader imports them (Node's own loader cannot run .ts,
+ * and vitest.config.ts leaves plugins/ to it). They import `osml-extensions` (dist/ via the
+ * package self-reference): run `npm run build` first.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { createJiti } from 'jiti';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Bounds, FeatureCollection, ImageRequest, RegionRequest } from '../src/handlers/types.js';
+import type { Bounds, FeatureCollection, RegionRequest } from '../src/handlers/types.js';
 import { attachedManifest, validateManifest } from '../src/manifest.js';
 import { HandlerType } from '../src/types.js';
 import { ROOT } from './helpers/index.js';
 
-type Deps = Record<string, unknown>;
+type SmModule = typeof import('../plugins/sm-endpoint/index.js');
+type AsyncModule = typeof import('../plugins/async-sm-endpoint/index.js');
 interface RegionHandler {
   processRegionRequest(request: RegionRequest): Promise<FeatureCollection>;
 }
-interface ImageHandler {
-  processImageRequest(request: ImageRequest): Promise<FeatureCollection>;
-}
-type Ctor<T> = new (deps: Deps) => T;
 
-interface SmModule {
-  SageMakerRegionHandler: Ctor<RegionHandler>;
-  SageMakerImageHandler: Ctor<ImageHandler>;
-}
-interface AsyncModule {
-  AsyncSageMakerRegionHandler: Ctor<RegionHandler>;
-  AsyncSageMakerImageHandler: Ctor<ImageHandler>;
-  manifests: Record<string, unknown>[];
-}
-
-/** Import a plugin through Node's own loader (a computed URL: the .mjs files have no type declarations). */
-const importPlugin = async <T>(rel: string): Promise<T> => (await import(new URL(rel, import.meta.url).href)) as T;
+const jiti = createJiti(import.meta.url, { interopDefault: false });
+const importPlugin = async <T>(rel: string): Promise<T> => (await jiti.import(path.join(ROOT, rel))) as T;
 
 let sm: SmModule;
 let asyncSm: AsyncModule;
 beforeAll(async () => {
   if (!existsSync(path.join(ROOT, 'dist', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` first');
-  sm = await importPlugin<SmModule>('../plugins/sm-endpoint/index.mjs');
-  asyncSm = await importPlugin<AsyncModule>('../plugins/async-sm-endpoint/index.mjs');
+  sm = await importPlugin<SmModule>('plugins/sm-endpoint/index.ts');
+  asyncSm = await importPlugin<AsyncModule>('plugins/async-sm-endpoint/index.ts');
 });
 
 const encode = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
@@ -266,14 +256,14 @@ describe('plugin manifests', () => {
     expect(region).toBeDefined();
     expect(image).toBeDefined();
 
-    const regionManifest = validateManifest({ ...region, handler: sm.SageMakerRegionHandler }, 'plugins/sm-endpoint/index.mjs');
+    const regionManifest = validateManifest({ ...region, handler: sm.SageMakerRegionHandler }, 'plugins/sm-endpoint/index.ts');
     expect(regionManifest).toMatchObject({
       requestType: 'sm_endpoint',
       handlerType: HandlerType.REGION_REQUEST_HANDLER,
       supportedEndpoints: ['sagemaker'],
       requires: ['sagemakerRuntime'],
     });
-    const imageManifest = validateManifest({ ...image, handler: sm.SageMakerImageHandler }, 'plugins/sm-endpoint/index.mjs');
+    const imageManifest = validateManifest({ ...image, handler: sm.SageMakerImageHandler }, 'plugins/sm-endpoint/index.ts');
     expect(imageManifest).toMatchObject({
       requestType: 'sm_endpoint',
       handlerType: HandlerType.IMAGE_REQUEST_HANDLER,
@@ -284,7 +274,7 @@ describe('plugin manifests', () => {
 
   it('exports valid async-sm-endpoint manifests, one region and one image handler', () => {
     expect(asyncSm.manifests).toHaveLength(2);
-    const manifests = asyncSm.manifests.map((m) => validateManifest(m, 'plugins/async-sm-endpoint/index.mjs'));
+    const manifests = asyncSm.manifests.map((m) => validateManifest(m, 'plugins/async-sm-endpoint/index.ts'));
     const region = manifests.find((m) => m.handlerType === HandlerType.REGION_REQUEST_HANDLER);
     const image = manifests.find((m) => m.handlerType === HandlerType.IMAGE_REQUEST_HANDLER);
 

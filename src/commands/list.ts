@@ -1,7 +1,7 @@
 /**
  * `list` and `check`: every registered handler and every refused plugin.
  */
-import { formatList, listDocument } from '../cli-output.js';
+import { formatList, formatListTable, listDocument, styleFor } from '../cli-output.js';
 import type { Command } from './command.js';
 
 function listCommand(name: 'list' | 'check'): Command {
@@ -18,7 +18,8 @@ function listCommand(name: 'list' | 'check'): Command {
     async run(ctx) {
       const { ext } = await ctx.boot();
       const doc = listDocument(ext);
-      ctx.stdout(ctx.values['json'] === true ? `${JSON.stringify(doc)}\n` : formatList(doc));
+      if (ctx.values['json'] === true) ctx.stdout(`${JSON.stringify(doc)}\n`);
+      else ctx.stdout(ctx.stdoutIsTTY ? formatListTable(doc, styleFor(true)) : formatList(doc));
       const refused = doc.rejected.length > 0;
       const incomplete = Object.values(doc.requestTypes).some((t) => !t.complete);
       return (ext.config.strict && refused) || (name === 'check' && (refused || incomplete)) ? 1 : 0;

@@ -70,12 +70,17 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Run the built CLI with `args`; the environment is scrubbed of the variables the CLI reads. */
-export function runCli(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+/**
+ * Run the built CLI with `args`; the environment is scrubbed of the variables the CLI reads.
+ * `as: 'nobody'` runs it as an unprivileged user (root reads every file, so permission tests need it).
+ */
+export function runCli(args: string[], options: { cwd?: string; env?: Record<string, string>; as?: 'nobody' } = {}): Promise<CliResult> {
   const env: Record<string, string | undefined> = { ...process.env, REQUEST_TYPE: undefined, USE_EXTENSIONS: undefined, EXTENSION_FALLBACK_ENABLED: undefined, LOG_LEVEL: undefined, ...options.env };
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
+  const [command, commandArgs] =
+    options.as === 'nobody' ? ['setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, BIN, ...args]] : [process.execPath, [BIN, ...args]];
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env: env as NodeJS.ProcessEnv }, (error, stdout, stderr) => {
+    execFile(command as string, commandArgs as string[], { cwd: options.cwd ?? ROOT, env: env as NodeJS.ProcessEnv }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
       resolve({ code, stdout, stderr });
     });
@@ -105,6 +110,12 @@ export function makeConfig(patch: Partial<import('../../src/config.js').Resolved
     logLevel: 'info',
     cache: false,
     slowPluginMs: 500,
+    importTimeoutMs: 10_000,
+    maxEntryBytes: 1024 * 1024,
+    permissions: 'strict',
+    probe: false,
+    allowUnpinned: false,
+    lockFile: path.join(ROOT, 'osml-extensions.lock.json'),
     ...patch,
   };
 }
