@@ -646,3 +646,21 @@ describe('for people: explain, terminal output, help, usage errors, start --watc
     }
   });
 });
+
+describe('what the logs never carry', () => {
+  it('no plugin source, no deps, no env values but the selection', async () => {
+    const dir = await tempDir();
+    await writeTree(dir, {
+      'package.json': '{}',
+      'plugins/leaky/index.mjs': "const password = 'SOURCE-SECRET-123';\nexport default {\n  requestType: 'leaky'\n  handler: 1,\n};",
+      'plugins/ok/index.mjs': pairPlugin('ok_type'),
+    });
+    const run = await runCli(['start', '--log-level', 'trace', '--no-cache'], { cwd: dir, env: { API_TOKEN: 'ENV-SECRET-456', REQUEST_TYPE: 'ok_type' } });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('IMPORT_FAILED');
+    expect(run.stderr).toContain('ok_type');
+    expect(run.stderr).not.toContain('SOURCE-SECRET-123');
+    expect(run.stderr).not.toContain('ENV-SECRET-456');
+    expect(run.stderr).not.toContain('modelInvoker');
+  });
+});

@@ -35,6 +35,13 @@ describe('createLogger', () => {
     expect(text()).toContain('shown');
   });
 
+  it('redacts deps and env objects if a caller passes them', () => {
+    const { logger, text } = capture(false);
+    logger.info({ event: 'x', deps: { token: 'SECRET-DEP' }, env: { AWS_SECRET: 'SECRET-ENV' }, nested: { deps: { k: 'SECRET-NESTED' } } }, 'm');
+    expect(text()).not.toMatch(/SECRET-/);
+    expect(text()).toContain('[redacted]');
+  });
+
   it('has a silent logger the library uses by default', () => {
     expect(() => silentLogger.error({}, 'nothing')).not.toThrow();
   });

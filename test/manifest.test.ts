@@ -77,6 +77,18 @@ describe('validateManifest', () => {
     problemsOf(hostile);
   });
 
+  it('refuses own __proto__ and constructor keys without polluting anything', () => {
+    const viaJson = Object.assign(JSON.parse('{"__proto__": {"polluted": true}}') as object, valid);
+    expect(problemsOf(viaJson)).toContain('__proto__: unknown key');
+    expect(problemsOf({ ...valid, constructor: { prototype: { polluted: true } } })).toContain('constructor: unknown key');
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
+  it('refuses a Proxy, even one that reads like a valid manifest', () => {
+    expect(problemsOf(new Proxy({ ...valid }, {}))).toContain('Proxy');
+    expect(problemsOf({ ...valid, handler: new Proxy(Region, {}) })).toContain('Proxy');
+  });
+
   it.each([null, undefined, 'manifest', 42, []])('rejects a non-object manifest (%s)', (value) => {
     problemsOf(value);
   });
