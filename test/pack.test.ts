@@ -77,7 +77,7 @@ describe('npm pack', () => {
   });
 });
 
-describe('the installed package', () => {
+describe('the installed package', { timeout: 60_000 }, () => {
   it('is a real copy, not a link to this repo', async () => {
     const pkg = JSON.parse(await readFile(path.join(project, 'node_modules', 'osml-extensions', 'package.json'), 'utf8')) as { name: string };
     expect(pkg.name).toBe('osml-extensions');

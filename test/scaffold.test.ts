@@ -137,7 +137,8 @@ describe('osml-extensions init (CLI)', () => {
   });
 });
 
-describe('a scaffolded plugin, in a project that uses the package by name', () => {
+// Each test spawns the CLI, the type checker or a nested vitest: give them room on a busy 2-core CI machine.
+describe('a scaffolded plugin, in a project that uses the package by name', { timeout: 60_000 }, () => {
   /** A consumer project with osml-extensions (this repo) and vitest linked in, and a fresh plugin. */
   async function scaffolded(): Promise<string> {
     const dir = await tempDir();
