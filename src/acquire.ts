@@ -62,7 +62,7 @@ export async function acquirePlugins(config: ResolvedConfig, candidates: readonl
     const hung = await probePlugins(misses, config.importTimeoutMs);
     if (hung.size > 0) logger.warn({ event: 'probe.hung', sources: misses.filter((c) => hung.has(c.entry)).map((c) => c.source) }, 'the worker probe caught plugins that never finish importing');
   }
-  const loaded = await loadPlugins(misses, options);
+  const loaded = await loadPlugins(misses, { ...options, unique: true });
 
   const byEntry = new Map<string, AcquiredPlugin>();
   loaded.forEach((plugin, i) => {

@@ -35,9 +35,11 @@ const entrySchema = z.object({
   manifests: z.array(handlerOptionsSchema),
   rejected: z.array(rejectionSchema),
 });
-// Entries are an array of pairs, read into a Map: keys are paths, never object properties.
-const fileSchema = z.object({ format: z.literal(FORMAT), tool: z.literal(TOOL), writtenAt: z.number(), entries: z.array(z.tuple([z.string(), entrySchema])) });
 type Entry = z.infer<typeof entrySchema>;
+/** The first line of the file; the rest is the JSON array of [entry path, Entry] pairs. */
+const headerSchema = z.object({ format: z.literal(FORMAT), tool: z.literal(TOOL), writtenAt: z.number(), sha256: z.string() });
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('base64');
 
 /** What the cache knows about an unchanged plugin. */
 export interface CachedPlugin {
@@ -88,8 +90,16 @@ export class ManifestCache {
       return new ManifestCache(file, new Map(), 0, true, logger);
     }
     try {
-      const parsed = fileSchema.parse(JSON.parse(text));
-      return new ManifestCache(file, new Map(parsed.entries), parsed.writtenAt, false, logger);
+      // Every entry was validated when it was recorded; a checksum over the body proves the file is
+      // that same write (not truncated or edited), which is far cheaper than re-validating
+      // thousands of manifests on every boot. Entries are pairs read into a Map, never object keys.
+      const newline = text.indexOf('\n');
+      const header = headerSchema.parse(JSON.parse(text.slice(0, newline)));
+      const body = text.slice(newline + 1);
+      if (sha256(body) !== header.sha256) throw new Error('checksum mismatch');
+      const entries = JSON.parse(body) as unknown;
+      if (!Array.isArray(entries)) throw new Error('entries are not an array');
+      return new ManifestCache(file, new Map(entries as [string, Entry][]), header.writtenAt, false, logger);
     } catch {
       logger.debug({ event: 'cache.discarded', file }, 'manifest cache was corrupt or from another version; rebuilding it');
       return new ManifestCache(file, new Map(), 0, true, logger);
@@ -109,7 +119,9 @@ export class ManifestCache {
     if (!same(recorded, now) || now.mtimeMs >= this.#writtenAt - RACY_MS) {
       // Touched, copied, or too recent to trust the times: the content decides.
       if ((await hashFile(candidate.entry).catch(() => '')) !== entry.hash) return undefined;
-      if (!same(recorded, now)) {
+      // Record the new times, and once the file is older than the racy window rewrite the cache,
+      // so a later write time stops this file from being hashed on every boot.
+      if (!same(recorded, now) || Date.now() - now.mtimeMs > RACY_MS) {
         entry.files = files.map(record);
         this.#dirty = true;
       }
@@ -154,7 +166,8 @@ export class ManifestCache {
   /** Write the cache if it changed (atomically: a temp file, then rename). Failure only logs. */
   async save(): Promise<void> {
     if (!this.#dirty) return;
-    const body = JSON.stringify({ format: FORMAT, tool: TOOL, writtenAt: Date.now(), entries: [...this.#entries] });
+    const entries = JSON.stringify([...this.#entries]);
+    const body = `${JSON.stringify({ format: FORMAT, tool: TOOL, writtenAt: Date.now(), sha256: sha256(entries) })}\n${entries}`;
     const temp = `${this.#file}.${process.pid}.tmp`;
     try {
       await mkdir(path.dirname(this.#file), { recursive: true });

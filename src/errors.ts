@@ -73,9 +73,9 @@ const TABLE = {
       `${p.file} is ${p.size} bytes, over the \`maxEntryBytes\` limit of ${p.limit}; it was not imported. Split it into modules, or raise \`maxEntryBytes\` if it is meant to be that large.`,
   },
   PATH_ESCAPE: {
-    summary: "A plugin entry's real path lies outside its plugin root (a symlink or `../` in package.json); it is never imported.",
+    summary: "A plugin entry's real path lies outside its plugin folder (a symlink, or `../` in package.json); it is never imported.",
     message: (p: { folder: string; file: string; real: string; root: string }) =>
-      `The entry of plugin ${p.folder} (${p.file}) resolves to ${p.real}, outside its plugin root ${p.root}; it was not imported. Copy the code into the plugin folder instead of linking or pointing outside it.`,
+      `The entry of plugin ${p.folder} (${p.file}) resolves to ${p.real}, outside that plugin folder (root ${p.root}); it was not imported. Copy the code into the plugin folder instead of linking or pointing outside it.`,
   },
   PERMISSION_DENIED: {
     summary: 'A plugin folder or entry cannot be read by this user.',
@@ -85,7 +85,7 @@ const TABLE = {
   BAD_FILENAME: {
     summary: 'A plugin folder name is not valid UTF-8 or contains control characters.',
     message: (p: { root: string; name: string }) =>
-      `A folder in ${p.root} has an unusable name "${p.name}" (bytes escaped); it was skipped. Rename it to plain printable characters.`,
+      `The folder ${p.root}/${p.name} (bytes escaped) has a name that is not valid UTF-8 or contains control characters; it was skipped. Rename it to plain printable characters.`,
   },
   INSECURE_PERMISSIONS: {
     summary: 'A plugin entry, or a folder between it and its root, is writable by others or owned by another user (config `permissions`).',

@@ -53,6 +53,8 @@ export interface LoadOptions {
   concurrency?: number;
   /** An import taking longer fails with IMPORT_TIMEOUT. @default 10000 */
   timeoutMs?: number;
+  /** The caller already dropped duplicate real paths (skips resolving them again). @default false */
+  unique?: boolean;
 }
 
 /**
@@ -158,6 +160,9 @@ function declaredRequestType(value: unknown): string[] {
   }
 }
 
+/** Stands in for a `manifests` export that is not an array: never valid, whatever it holds. */
+const NOT_AN_ARRAY = Symbol('manifests must be an array');
+
 /** Everything a module namespace offers as a manifest. */
 function collect(ns: Record<string, unknown>): Offered[] {
   // A CommonJS plugin's `module.exports = { manifests }` arrives as `default`.
@@ -173,7 +178,7 @@ function collect(ns: Record<string, unknown>): Offered[] {
   if (exports['manifest'] !== undefined) offered.push({ value: exports['manifest'], label: 'export "manifest"' });
   if (exports['manifests'] !== undefined) {
     if (Array.isArray(exports['manifests'])) addAll(exports['manifests'], 'export "manifests"');
-    else offered.push({ value: exports['manifests'], label: 'export "manifests" (must be an array)' });
+    else offered.push({ value: NOT_AN_ARRAY, label: 'export "manifests"' });
   }
 
   // Decorated classes: once each, and not again when a manifest object already names the class.
@@ -203,7 +208,14 @@ export async function loadPlugin(candidate: PluginCandidate, options: LoadOption
   }
   const importMs = performance.now() - started;
 
-  const offered = collect(ns);
+  let offered: Offered[];
+  try {
+    offered = collect(ns);
+  } catch (cause) {
+    // A throwing getter or Proxy trap on an export: refuse this plugin, never the boot.
+    const error = new ExtensionError('MANIFEST_INVALID', { file: source, problems: [`(exports): reading the exports threw (${describeThrown(cause)})`] }, { cause });
+    return { candidate, manifests: [], rejected: [toRejection(source, error)], importMs };
+  }
   if (offered.length === 0) {
     const error = new ExtensionError('MANIFEST_MISSING', { file: source, exports: Object.keys(ns) });
     return { candidate, manifests: [], rejected: [toRejection(source, error)], importMs };
@@ -212,6 +224,7 @@ export async function loadPlugin(candidate: PluginCandidate, options: LoadOption
   const rejected: Rejection[] = [];
   for (const { value, label } of offered) {
     try {
+      if (value === NOT_AN_ARRAY) throw new ExtensionError('MANIFEST_INVALID', { file: `${source} (${label})`, problems: ['manifests: must be an array of manifests'] });
       manifests.push(validateManifest(value, `${source} (${label})`));
     } catch (error) {
       if (!isExtensionError(error)) throw error;
@@ -226,7 +239,7 @@ export async function loadPlugin(candidate: PluginCandidate, options: LoadOption
  * registration stays deterministic. The same real file reached twice is loaded once.
  */
 export async function loadPlugins(candidates: readonly PluginCandidate[], options: LoadOptions = {}): Promise<LoadedPlugin[]> {
-  const unique = await uniqueByRealPath(candidates);
+  const unique = options.unique === true ? candidates : await uniqueByRealPath(candidates);
   const results: LoadedPlugin[] = new Array(unique.length);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -239,9 +252,12 @@ export async function loadPlugins(candidates: readonly PluginCandidate[], option
   return results;
 }
 
-/** Drop candidates whose entry is the same real file as an earlier one (symlinks, overlapping roots). */
-export async function uniqueByRealPath(candidates: readonly PluginCandidate[]): Promise<PluginCandidate[]> {
-  const realPaths = await Promise.all(candidates.map((c) => realpath(c.entry).catch(() => c.entry)));
+/**
+ * Drop candidates whose entry is the same real file as an earlier one (symlinks, overlapping
+ * roots). Uses the real path vetting already found, and resolves it only where missing.
+ */
+export async function uniqueByRealPath(candidates: readonly (PluginCandidate & { realEntry?: string })[]): Promise<PluginCandidate[]> {
+  const realPaths = await Promise.all(candidates.map((c) => c.realEntry ?? realpath(c.entry).catch(() => c.entry)));
   const seen = new Set<string>();
   return candidates.filter((_, i) => {
     const real = realPaths[i] ?? '';

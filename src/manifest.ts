@@ -75,14 +75,15 @@ const KNOWN_KEYS = Object.keys(manifestSchema.shape);
  * Never throws anything but `MANIFEST_INVALID`, whatever the input (throwing getters, proxies).
  */
 export function validateManifest(value: unknown, file: string): Manifest {
-  // A Proxy can answer differently each time it is read; a manifest must be plain data.
-  if (types.isProxy(value) || (typeof value === 'object' && value !== null && types.isProxy((value as { handler?: unknown }).handler))) {
-    throw new ExtensionError('MANIFEST_INVALID', { file, problems: ['(root): a Proxy is not accepted; export a plain object'] });
-  }
   let result: ReturnType<typeof manifestSchema.safeParse>;
   try {
+    // A Proxy can answer differently each time it is read; a manifest must be plain data.
+    if (types.isProxy(value) || (typeof value === 'object' && value !== null && types.isProxy((value as { handler?: unknown }).handler))) {
+      throw new ExtensionError('MANIFEST_INVALID', { file, problems: ['(root): a Proxy is not accepted; export a plain object'] });
+    }
     result = manifestSchema.safeParse(value, { reportInput: true });
   } catch (cause) {
+    if (cause instanceof ExtensionError) throw cause;
     throw new ExtensionError('MANIFEST_INVALID', { file, problems: ['(root): reading the manifest threw'] }, { cause });
   }
   if (result.success) return result.data;

@@ -3,6 +3,7 @@
  * root (by real path), entry size, OpenSSH-style ownership and modes, and the lock file's pins.
  * A refused plugin is never imported; the others go on.
  */
+import type { Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResolvedConfig } from './config.js';
@@ -17,10 +18,13 @@ export interface VettedCandidate extends PluginCandidate {
   realEntry: string;
 }
 
-/** True when `child` is `parent` or inside it, compared by path segments (not string prefix). */
+/**
+ * True when `child` is `parent` or inside it, by whole path segments: `/srv/plugins-evil` is not
+ * inside `/srv/plugins`, while `/srv/plugins/a..b.mjs` is. Both must be absolute and normalized
+ * (real paths are).
+ */
 export function isInside(parent: string, child: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
+  return child === parent || child.startsWith(parent.endsWith(path.sep) ? parent : parent + path.sep);
 }
 
 const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
@@ -33,17 +37,16 @@ function insecurity(mode: number, owner: number, isDir: boolean): string | undef
   return undefined;
 }
 
-/** Check the entry and every folder between it and its plugin root; throws INSECURE_PERMISSIONS. */
-async function checkPermissions(candidate: PluginCandidate, realRoot: string, realEntry: string, cwd: string): Promise<void> {
-  const paths = [realEntry];
-  for (let dir = path.dirname(realEntry); dir !== realRoot && isInside(realRoot, dir); dir = path.dirname(dir)) paths.push(dir);
-  for (const p of paths) {
-    const info = await stat(p);
+/** Check the entry (already stat'ed) and every folder between it and its plugin root; throws INSECURE_PERMISSIONS. */
+async function checkPermissions(candidate: PluginCandidate, realRoot: string, realEntry: string, entryInfo: Stats, cwd: string): Promise<void> {
+  const check = (p: string, info: Stats): void => {
     const problem = insecurity(info.mode, info.uid, info.isDirectory());
     if (problem !== undefined) {
       throw new ExtensionError('INSECURE_PERMISSIONS', { file: candidate.source, path: toSource(cwd, p), mode: (info.mode & 0o7777).toString(8).padStart(4, '0'), owner: info.uid, problem });
     }
-  }
+  };
+  check(realEntry, entryInfo);
+  for (let dir = path.dirname(realEntry); dir !== realRoot && isInside(realRoot, dir); dir = path.dirname(dir)) check(dir, await stat(dir));
 }
 
 /** Vet one candidate; throws the ExtensionError that refuses it. */
@@ -56,14 +59,18 @@ async function vetOne(candidate: PluginCandidate, realRoot: string, config: Reso
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ExtensionError('VANISHED', { file: candidate.source });
     throw new ExtensionError('PERMISSION_DENIED', { folder: toSource(cwd, candidate.dir), problem: String((error as Error).message) }, { cause: error });
   }
-  if (!isInside(realRoot, realEntry)) {
+  // Contained in its own folder, not merely the root: the folder is what the lock pins and the
+  // cache fingerprints, so an entry in a sibling folder would run unverified.
+  const realDir = await realpath(candidate.dir);
+  if (!isInside(realRoot, realDir) || !isInside(realDir, realEntry)) {
     throw new ExtensionError('PATH_ESCAPE', { folder: toSource(cwd, candidate.dir), file: candidate.source, real: toSource(cwd, realEntry), root: toSource(cwd, candidate.root) });
   }
-  const { size } = await stat(realEntry);
-  if (size > config.maxEntryBytes) throw new ExtensionError('ENTRY_TOO_LARGE', { file: candidate.source, size, limit: config.maxEntryBytes });
+  // One stat of the entry serves both the size limit and the permission check.
+  const info = await stat(realEntry);
+  if (info.size > config.maxEntryBytes) throw new ExtensionError('ENTRY_TOO_LARGE', { file: candidate.source, size: info.size, limit: config.maxEntryBytes });
   if (config.permissions !== 'off') {
     try {
-      await checkPermissions(candidate, realRoot, realEntry, cwd);
+      await checkPermissions(candidate, realRoot, realEntry, info, cwd);
     } catch (error) {
       if (config.permissions === 'strict' || !(error instanceof ExtensionError)) throw error;
       logger.warn({ event: 'plugin.insecure', source: candidate.source, code: error.code, message: error.message }, 'plugin has insecure permissions (permissions: "warn")');
@@ -83,16 +90,22 @@ export async function vet(candidates: readonly PluginCandidate[], config: Resolv
     if (real === undefined) realRoots.set(root, (real = realpath(root)));
     return real;
   };
-  const results = await Promise.all(
-    candidates.map(async (candidate) => {
+  // Bounded, so 10,000 plugins do not mean 10,000 open file handles at once.
+  const results: (VettedCandidate | Rejection)[] = new Array(candidates.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < candidates.length) {
+      const index = next++;
+      const candidate = candidates[index] as PluginCandidate;
       try {
-        return await vetOne(candidate, await rootOf(candidate.root), config, lock, logger);
+        results[index] = await vetOne(candidate, await rootOf(candidate.root), config, lock, logger);
       } catch (error) {
         if (!(error instanceof ExtensionError)) throw error;
-        return toRejection(candidate.source, error, [], error.code === 'VANISHED' ? 'warn' : 'error');
+        results[index] = toRejection(candidate.source, error, [], error.code === 'VANISHED' ? 'warn' : 'error');
       }
-    }),
-  );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(64, candidates.length) }, worker));
   const plugins: VettedCandidate[] = [];
   const rejected: Rejection[] = [];
   for (const result of results) {

@@ -207,7 +207,7 @@ export async function watch<Region = unknown, Image = unknown>(options: WatchOpt
   const attempt = async (generation: number, folders: ReadonlySet<string>): Promise<void> => {
     let next: WatchState<Region, Image>;
     try {
-      const ext = await loadExtensions({ config, logger, reload: String(++reloadToken) });
+      const ext = await loadExtensions({ ...loadOptions, config, logger, reload: String(++reloadToken) });
       const refused = ext.rejected.filter((r) => r.level === 'error');
       if (config.strict && refused.length > 0) throw new ExtensionError('PLUGINS_REJECTED', { sources: refused.map((r) => r.source) });
       // Still valid means the pair asked for: a new fallback would silently replace working handlers.
@@ -251,7 +251,7 @@ export async function watch<Region = unknown, Image = unknown>(options: WatchOpt
       return;
     }
     running = reload()
-      .catch((error: unknown) => logger.error({ event: 'reload.failed', message: describeThrown(error) }, 'a reload listener threw'))
+      .catch((error: unknown) => logger.error({ event: 'reload.failed', message: describeThrown(error) }, 'reload failed unexpectedly (a listener threw?)'))
       .finally(() => {
         running = undefined;
         if (again && !stopped) {

@@ -126,15 +126,17 @@ describe('manifest cache', () => {
 
   it.each([
     ['corrupt', 'not json {'],
-    ['foreign', JSON.stringify({ format: 1, tool: '0.0.0/node-1', writtenAt: 0, entries: [] })],
+    ['foreign', `${JSON.stringify({ format: 1, tool: '0.0.0/node-1', writtenAt: 0, sha256: '' })}\n[]`],
+    ['tampered', `${JSON.stringify({ format: 1, tool: 'x', writtenAt: 0, sha256: 'not-the-hash' })}\n[["/x",{}]]`],
     ['poisoned', '{"__proto__": {"polluted": true}, "format": 1}'],
   ])('ignores and rewrites a %s cache file', async (_label, content) => {
     const dir = await project({ 'plugins/alpha/index.mjs': counted('alpha') });
     await writeTree(dir, { 'node_modules/.cache/osml-extensions/manifests.json': content });
     expect((await boot(dir)).registry.isComplete('alpha')).toBe(true);
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
-    const rewritten = JSON.parse(await readFile(path.join(dir, 'node_modules/.cache/osml-extensions/manifests.json'), 'utf8')) as { entries: unknown[] };
-    expect(rewritten.entries).toHaveLength(1);
+    const text = await readFile(path.join(dir, 'node_modules/.cache/osml-extensions/manifests.json'), 'utf8');
+    const entries = JSON.parse(text.slice(text.indexOf('\n') + 1)) as unknown[];
+    expect(entries).toHaveLength(1);
   });
 
   it('honours cache: false and cacheDir', async () => {
