@@ -92,7 +92,7 @@ export interface DisabledHandler {
   source: Source;
 }
 
-/** What {@link findDisabled} learns about config `disabled`. */
+/** What boot learned about config `disabled` (`Extensions.disabled`). */
 export interface DisabledInfo {
   handlers: DisabledHandler[];
   unknown: UnknownDisabled[];
@@ -207,7 +207,7 @@ function explainSlot(input: ExplainInput, requestType: string, handlerType: Hand
  * handlers and ignores `strict`.
  * @example
  * const ext = await loadExtensions({ cwd });
- * const why = explain({ ...ext, disabled: await findDisabled(ext.config) }, { endpoint: 'sagemaker' });
+ * const why = explain(ext, { endpoint: 'sagemaker' });
  * why.slots.region.winner; // { name, source, reason }
  */
 export function explain(input: ExplainInput, options: ResolveOptions = {}): Explanation {
@@ -252,33 +252,4 @@ export function explain(input: ExplainInput, options: ResolveOptions = {}): Expl
   };
 }
 
-/**
- * What config `disabled` skipped: each disabled handler with the slot it would have filled, and
- * each name matching no handler with a did-you-mean. The orchestrator keeps neither, so this
- * discovers and loads the plugins again (Node's module cache makes the second import free and
- * side-effect free). Returns empty lists when `disabled` is empty.
- */
-export async function findDisabled(config: ResolvedConfig): Promise<DisabledInfo> {
-  if (config.disabled.length === 0) return { handlers: [], unknown: [] };
-  const discovered = config.useExtensions
-    ? await discover({ roots: config.pluginDirs, cwd: config.cwd, rootsNamed: config.pluginDirsNamed })
-    : { plugins: [] };
-  const loaded = await loadPlugins(discovered.plugins);
-  const disabled = new Set(config.disabled);
-  const seen = new Set<string>();
-  const handlers: DisabledHandler[] = [];
-  for (const plugin of loaded) {
-    for (const m of plugin.manifests) {
-      seen.add(m.name);
-      if (disabled.has(m.name)) handlers.push({ name: m.name, requestType: m.requestType, handlerType: m.handlerType, source: plugin.candidate.source });
-    }
-  }
-  const unknown = [...disabled]
-    .filter((name) => !seen.has(name))
-    .map((name) => {
-      const hint = closest(name, seen);
-      return { name, ...(hint === undefined ? {} : { didYouMean: hint }) };
-    });
-  return { handlers, unknown };
-}
 

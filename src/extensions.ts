@@ -16,6 +16,7 @@ import { silentLogger } from './log.js';
 import { Registry } from './registry.js';
 import { fallbackSelection, resolveSelection, type ResolveOptions, type Selection } from './resolve.js';
 import { closest } from './suggest.js';
+import type { DisabledInfo } from './explain.js';
 import type { Deps, Logger, Rejection } from './types.js';
 
 /** Options for {@link loadExtensions}. */
@@ -36,6 +37,8 @@ export interface Extensions {
   registry: Registry;
   /** Every refused plugin (and invalid root), in discovery order. */
   rejected: Rejection[];
+  /** Handlers skipped because config `disabled` names them, and names that matched nothing. */
+  disabled: DisabledInfo;
   /** Boot wall time in milliseconds. */
   durationMs: number;
   /** Choose the pair in force; see {@link resolveSelection}. Logs the selection. */
@@ -50,17 +53,19 @@ export interface Extensions {
 }
 
 /** Register built-ins, then every plugin's handlers in discovery order; collect conflicts. */
-function register(config: ResolvedConfig, plugins: readonly AcquiredPlugin[], logger: Logger): { registry: Registry; rejected: Rejection[] } {
+function register(config: ResolvedConfig, plugins: readonly AcquiredPlugin[], logger: Logger): { registry: Registry; rejected: Rejection[]; disabledInfo: DisabledInfo } {
   const registry = new Registry();
   const rejected: Rejection[] = [];
   const disabled = new Set(config.disabled);
   const seenNames = new Set<string>();
+  const disabledInfo: DisabledInfo = { handlers: [], unknown: [] };
   for (const entry of [BUILTIN_HANDLERS.region, BUILTIN_HANDLERS.image]) registry.add(entry);
   for (const plugin of plugins) {
     rejected.push(...plugin.rejected);
     for (const handler of plugin.handlers) {
       seenNames.add(handler.name);
       if (disabled.has(handler.name)) {
+        disabledInfo.handlers.push({ name: handler.name, requestType: handler.requestType, handlerType: handler.handlerType, source: handler.source });
         logger.info({ event: 'handler.disabled', name: handler.name, source: handler.source }, 'handler disabled by config');
         continue;
       }
@@ -75,10 +80,11 @@ function register(config: ResolvedConfig, plugins: readonly AcquiredPlugin[], lo
   for (const name of disabled) {
     if (!seenNames.has(name)) {
       const hint = closest(name, seenNames);
+      disabledInfo.unknown.push({ name, ...(hint === undefined ? {} : { didYouMean: hint }) });
       logger.warn({ event: 'config.disabled-unknown', name, ...(hint === undefined ? {} : { didYouMean: hint }) }, 'a name in `disabled` matches no plugin handler');
     }
   }
-  return { registry, rejected };
+  return { registry, rejected, disabledInfo };
 }
 
 /**
@@ -109,7 +115,7 @@ export async function loadExtensions(options: LoadExtensionsOptions = {}): Promi
     ...(options.reload === undefined ? {} : { reload: options.reload }),
   };
   const plugins = await acquirePlugins(config, vetted.plugins, loadOptions, logger);
-  const { registry, rejected: conflicts } = register(config, plugins, logger);
+  const { registry, rejected: conflicts, disabledInfo } = register(config, plugins, logger);
   const rejected = [...discovered.rejected, ...vetted.rejected, ...drift, ...conflicts];
   const durationMs = Math.round((performance.now() - started) * 100) / 100;
 
@@ -136,6 +142,7 @@ export async function loadExtensions(options: LoadExtensionsOptions = {}): Promi
     config,
     registry,
     rejected,
+    disabled: disabledInfo,
     durationMs,
     resolve: (resolveOptions) => logSelection(resolveSelection(context, resolveOptions)),
     instantiate: (selection, deps) => instantiate(selection, deps),

@@ -5,7 +5,6 @@ export { discover, INDEX_FILES, type DiscoverOptions, type DiscoveryResult, type
 export { describeThrown, ERROR_CODES, ExtensionError, isExtensionError, type ErrorCode, type ErrorParams } from './errors.js';
 export {
   explain,
-  findDisabled,
   type CandidateStatus,
   type DisabledHandler,
   type DisabledInfo,

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { explain, findDisabled, type Explanation, type SlotCandidate } from '../src/explain.js';
+import { explain, type Explanation, type SlotCandidate } from '../src/explain.js';
 import { loadExtensions } from '../src/extensions.js';
 import type { ResolveOptions } from '../src/resolve.js';
 import { pairPlugin, tempDir, writeTree } from './helpers/index.js';
@@ -19,7 +19,7 @@ async function explainIn(files: Record<string, string>, options: ResolveOptions 
   const dir = await writeTree(await tempDir(), files);
   const config = await loadConfig({ cwd: dir, env: more.env ?? {}, ...(more.configFile === undefined ? {} : { configFile: more.configFile }) });
   const ext = await loadExtensions({ config });
-  return explain({ registry: ext.registry, config: ext.config, rejected: ext.rejected, disabled: await findDisabled(config) }, options);
+  return explain({ registry: ext.registry, config: ext.config, rejected: ext.rejected, disabled: ext.disabled }, options);
 }
 
 const ofStatus = (candidates: SlotCandidate[], status: SlotCandidate['status']) => candidates.filter((c) => c.status === status);

@@ -66,6 +66,10 @@ describe('loadExtensions', () => {
     expect(ext.registry.isComplete('b')).toBe(true);
     const warning = logger.lines.find((l) => l.obj['event'] === 'config.disabled-unknown');
     expect(warning?.obj).toMatchObject({ name: 'b-imag', didYouMean: 'b-image' });
+    expect(ext.disabled).toEqual({
+      handlers: [{ name: 'a-region', requestType: 'a', handlerType: 'REGION_REQUEST_HANDLER', source: 'plugins/a/index.mjs' }],
+      unknown: [{ name: 'b-imag', didYouMean: 'b-image' }],
+    });
   });
 
   it('says in the resolution error that a refused plugin declared the type', async () => {

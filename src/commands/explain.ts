@@ -3,7 +3,7 @@
  * candidate with the reason it lost or was refused. Exit 1 when no pair can be chosen.
  */
 import { formatExplanation, styleFor } from '../cli-output.js';
-import { explain as explainSelection, findDisabled } from '../explain.js';
+import { explain as explainSelection } from '../explain.js';
 import { stringOption, type Command } from './command.js';
 
 /** `osml-extensions explain`. */
@@ -20,7 +20,7 @@ export const explain: Command = {
   async run(ctx) {
     const { ext } = await ctx.boot();
     const explanation = explainSelection(
-      { registry: ext.registry, config: ext.config, rejected: ext.rejected, disabled: await findDisabled(ext.config) },
+      { registry: ext.registry, config: ext.config, rejected: ext.rejected, disabled: ext.disabled },
       { requestType: stringOption(ctx.values, 'request-type'), endpoint: stringOption(ctx.values, 'endpoint-type') },
     );
     ctx.stdout(ctx.values['json'] === true ? `${JSON.stringify(explanation)}\n` : formatExplanation(explanation, styleFor(ctx.stdoutIsTTY)));
