@@ -61,8 +61,10 @@ async function vetOne(candidate: PluginCandidate, realRoot: string, config: Reso
   }
   // Contained in its own folder, not merely the root: the folder is what the lock pins and the
   // cache fingerprints, so an entry in a sibling folder would run unverified.
-  const realDir = await realpath(candidate.dir);
-  if (!isInside(realRoot, realDir) || !isInside(realDir, realEntry)) {
+  // Discovery lists only real (non-symlink) direct subfolders, so the folder's real path is
+  // the root's real path plus its name: no system call needed.
+  const realDir = path.join(realRoot, candidate.name);
+  if (!isInside(realDir, realEntry)) {
     throw new ExtensionError('PATH_ESCAPE', { folder: toSource(cwd, candidate.dir), file: candidate.source, real: toSource(cwd, realEntry), root: toSource(cwd, candidate.root) });
   }
   // One stat of the entry serves both the size limit and the permission check.
