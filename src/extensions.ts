@@ -25,7 +25,7 @@ export interface LoadExtensionsOptions extends ConfigOptions {
   config?: ResolvedConfig;
   /** Where to log; the library writes nothing by default. @default a silent logger */
   logger?: Logger;
-  /** How many plugin entries are imported at once. Registration order is unaffected. @default 16 */
+  /** How many plugin entries are imported at once. Registration order is unaffected. @default 64 */
   concurrency?: number;
   /** Import fresh module copies (live reload); see {@link LoadOptions.reload}. */
   reload?: string;

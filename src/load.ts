@@ -49,7 +49,7 @@ export interface LoadOptions {
    * Node cannot unload ES modules: every distinct value keeps one more copy in memory.
    */
   reload?: string;
-  /** How many entries are imported at once; registration order is unaffected. @default 16 */
+  /** How many entries are imported at once; registration order is unaffected. @default 64 */
   concurrency?: number;
   /** An import taking longer fails with IMPORT_TIMEOUT. @default 10000 */
   timeoutMs?: number;
@@ -101,6 +101,11 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+/**
+ * Imports in flight at once. Node's loader overlaps file reads and compiles well past 16 at a
+ * time; the bound keeps memory flat and keeps a long queue from eating into each import's timeout.
+ */
+const DEFAULT_CONCURRENCY = 64;
 /** Thrown (internally) when an import outlives its timeout. */
 const TIMED_OUT = Symbol('import timed out');
 /**
@@ -183,7 +188,9 @@ function collect(ns: Record<string, unknown>): Offered[] {
 
   // Decorated classes: once each, and not again when a manifest object already names the class.
   const seen = new Set<unknown>(offered.map((o) => (isPlainObject(o.value) ? o.value['handler'] : undefined)));
-  for (const [name, value] of Object.entries(exports)) {
+  for (const name of Object.keys(exports)) {
+    const value = exports[name];
+    if (typeof value !== 'function') continue;
     const attached = attachedManifest(value);
     if (attached === undefined || seen.has(value)) continue;
     seen.add(value);
@@ -248,7 +255,7 @@ export async function loadPlugins(candidates: readonly PluginCandidate[], option
       results[index] = await loadPlugin(unique[index] as PluginCandidate, options);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 16, unique.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? DEFAULT_CONCURRENCY, unique.length) }, worker));
   return results;
 }
 

@@ -4,7 +4,7 @@
  * A refused plugin is never imported; the others go on.
  */
 import type { Stats } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
+import { lstat, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResolvedConfig } from './config.js';
 import type { PluginCandidate } from './discover.js';
@@ -50,25 +50,38 @@ async function checkPermissions(candidate: PluginCandidate, realRoot: string, re
 }
 
 /** Vet one candidate; throws the ExtensionError that refuses it. */
+/**
+ * The entry's real path and stats. The common case, a plain file directly in its folder, costs
+ * one lstat: its real path is then the folder's (see below) plus its name. Anything else (a
+ * symlink, a package.json entry in a subfolder) is resolved with realpath.
+ */
+async function resolveEntry(candidate: PluginCandidate, realDir: string): Promise<{ realEntry: string; info: Stats }> {
+  if (path.dirname(candidate.entry) === candidate.dir) {
+    const info = await lstat(candidate.entry);
+    if (!info.isSymbolicLink()) return { realEntry: path.join(realDir, path.basename(candidate.entry)), info };
+  }
+  const realEntry = await realpath(candidate.entry);
+  return { realEntry, info: await stat(realEntry) };
+}
+
 async function vetOne(candidate: PluginCandidate, realRoot: string, config: ResolvedConfig, lock: Lock | undefined, logger: Logger): Promise<VettedCandidate> {
   const { cwd } = config;
+  // Discovery lists only real (non-symlink) direct subfolders, so the folder's real path is
+  // the root's real path plus its name: no system call needed.
+  const realDir = path.join(realRoot, candidate.name);
   let realEntry: string;
+  let info: Stats;
   try {
-    realEntry = await realpath(candidate.entry);
+    ({ realEntry, info } = await resolveEntry(candidate, realDir));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ExtensionError('VANISHED', { file: candidate.source });
     throw new ExtensionError('PERMISSION_DENIED', { folder: toSource(cwd, candidate.dir), problem: String((error as Error).message) }, { cause: error });
   }
   // Contained in its own folder, not merely the root: the folder is what the lock pins and the
   // cache fingerprints, so an entry in a sibling folder would run unverified.
-  // Discovery lists only real (non-symlink) direct subfolders, so the folder's real path is
-  // the root's real path plus its name: no system call needed.
-  const realDir = path.join(realRoot, candidate.name);
   if (!isInside(realDir, realEntry)) {
     throw new ExtensionError('PATH_ESCAPE', { folder: toSource(cwd, candidate.dir), file: candidate.source, real: toSource(cwd, realEntry), root: toSource(cwd, candidate.root) });
   }
-  // One stat of the entry serves both the size limit and the permission check.
-  const info = await stat(realEntry);
   if (info.size > config.maxEntryBytes) throw new ExtensionError('ENTRY_TOO_LARGE', { file: candidate.source, size: info.size, limit: config.maxEntryBytes });
   if (config.permissions !== 'off') {
     try {
