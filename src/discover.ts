@@ -6,11 +6,15 @@ import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import fg from 'fast-glob';
+import pMap from 'p-map';
 import sjson from 'secure-json-parse';
 import { POISON } from './config.js';
 import { ExtensionError, describeThrown, toRejection } from './errors.js';
 import { toSource } from './paths.js';
 import type { Rejection } from './types.js';
+
+/** File-system operations in flight at once during discovery and vetting. */
+export const FS_CONCURRENCY = 64;
 
 /** Entry file names tried, in order, when a folder's package.json names none. */
 export const INDEX_FILES = ['index.js', 'index.mjs', 'index.cjs', 'index.ts', 'index.mts', 'index.cts'] as const;
@@ -183,32 +187,28 @@ async function discoverRoot(root: string, cwd: string, withFiles: boolean): Prom
     }
   }
   const usable = folders.filter((name) => !BAD_NAME.test(name));
-  // Bounded, so 10,000 plugins do not mean 10,000 directory handles at once.
-  const resolved: (string | ExtensionError)[] = new Array(usable.length);
-  const listings: FolderListing[] = new Array(usable.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < usable.length) {
-      const index = next++;
-      const dir = path.join(root, usable[index] as string);
+  // Bounded, so 10,000 plugins do not mean 10,000 directory handles at once; results keep order.
+  const listed = await pMap(
+    usable,
+    async (name): Promise<{ entry: string | ExtensionError; listing?: FolderListing }> => {
+      const dir = path.join(root, name);
       const listing = await listFolder(dir, withFiles);
-      if (listing instanceof Error) {
-        resolved[index] = listing.code === 'EACCES' || listing.code === 'EPERM'
+      if (!(listing instanceof Error)) return { entry: await entryOf(dir, listing.top, cwd), listing };
+      const denied = listing.code === 'EACCES' || listing.code === 'EPERM';
+      return {
+        entry: denied
           ? new ExtensionError('PERMISSION_DENIED', { folder: toSource(cwd, dir), problem: describeThrown(listing) }, { cause: listing })
-          : new ExtensionError('ENTRY_NOT_FOUND', { folder: toSource(cwd, dir), tried: [`(the folder could not be read: ${listing.code ?? 'error'})`] });
-        continue;
-      }
-      listings[index] = listing;
-      resolved[index] = await entryOf(dir, listing.top, cwd);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(64, usable.length) }, worker));
+          : new ExtensionError('ENTRY_NOT_FOUND', { folder: toSource(cwd, dir), tried: [`(the folder could not be read: ${listing.code ?? 'error'})`] }),
+      };
+    },
+    { concurrency: FS_CONCURRENCY },
+  );
   usable.forEach((name, i) => {
     const dir = path.join(root, name);
-    const entry = resolved[i];
+    const { entry, listing } = listed[i] as (typeof listed)[number];
     if (entry instanceof ExtensionError) result.rejected.push(toRejection(toSource(cwd, dir), entry));
-    else if (entry !== undefined) {
-      const files = withFiles ? { files: listings[i]?.all ?? [] } : {};
+    else {
+      const files = withFiles ? { files: listing?.all ?? [] } : {};
       result.plugins.push({ name, root, dir, entry, source: toSource(cwd, entry), ...files });
     }
   });

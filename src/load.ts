@@ -7,6 +7,7 @@ import { realpath, stat } from 'node:fs/promises';
 import { register } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import pMap from 'p-map';
 import { ExtensionError, describeThrown, isExtensionError, toRejection } from './errors.js';
 import type { PluginCandidate } from './discover.js';
 import { INTEGRITY_MARK } from './integrity.js';
@@ -247,16 +248,7 @@ export async function loadPlugin(candidate: PluginCandidate, options: LoadOption
  */
 export async function loadPlugins(candidates: readonly PluginCandidate[], options: LoadOptions = {}): Promise<LoadedPlugin[]> {
   const unique = options.unique === true ? candidates : await uniqueByRealPath(candidates);
-  const results: LoadedPlugin[] = new Array(unique.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < unique.length) {
-      const index = next++;
-      results[index] = await loadPlugin(unique[index] as PluginCandidate, options);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? DEFAULT_CONCURRENCY, unique.length) }, worker));
-  return results;
+  return pMap(unique, (candidate) => loadPlugin(candidate, options), { concurrency: options.concurrency ?? DEFAULT_CONCURRENCY });
 }
 
 /**

@@ -10,6 +10,7 @@
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import pMap from 'p-map';
 import type { PluginCandidate } from './discover.js';
 import { TYPESCRIPT_EXTENSIONS, markStuck } from './load.js';
 
@@ -54,16 +55,14 @@ function probeOne(candidate: PluginCandidate, timeoutMs: number): Promise<boolea
  */
 export async function probePlugins(candidates: readonly PluginCandidate[], timeoutMs: number): Promise<Set<string>> {
   const hung = new Set<string>();
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < candidates.length) {
-      const candidate = candidates[next++] as PluginCandidate;
-      if (!(await probeOne(candidate, timeoutMs))) {
-        markStuck(candidate.entry, 'it did not finish in the worker probe: a synchronous loop or a hang');
-        hung.add(candidate.entry);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(availableParallelism(), candidates.length) }, worker));
+  await pMap(
+    candidates,
+    async (candidate) => {
+      if (await probeOne(candidate, timeoutMs)) return;
+      markStuck(candidate.entry, 'it did not finish in the worker probe: a synchronous loop or a hang');
+      hung.add(candidate.entry);
+    },
+    { concurrency: availableParallelism() },
+  );
   return hung;
 }

@@ -6,8 +6,9 @@
 import type { Stats } from 'node:fs';
 import { lstat, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import pMap from 'p-map';
 import type { ResolvedConfig } from './config.js';
-import type { PluginCandidate } from './discover.js';
+import { FS_CONCURRENCY, type PluginCandidate } from './discover.js';
 import { ExtensionError, toRejection } from './errors.js';
 import type { Lock } from './integrity.js';
 import { toSource } from './paths.js';
@@ -105,22 +106,19 @@ export async function vet(candidates: readonly PluginCandidate[], config: Resolv
     if (real === undefined) realRoots.set(root, (real = realpath(root)));
     return real;
   };
-  // Bounded, so 10,000 plugins do not mean 10,000 open file handles at once.
-  const results: (VettedCandidate | Rejection)[] = new Array(candidates.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < candidates.length) {
-      const index = next++;
-      const candidate = candidates[index] as PluginCandidate;
+  // Bounded, so 10,000 plugins do not mean 10,000 open file handles at once; results keep order.
+  const results = await pMap(
+    candidates,
+    async (candidate): Promise<VettedCandidate | Rejection> => {
       try {
-        results[index] = await vetOne(candidate, await rootOf(candidate.root), config, lock, logger);
+        return await vetOne(candidate, await rootOf(candidate.root), config, lock, logger);
       } catch (error) {
         if (!(error instanceof ExtensionError)) throw error;
-        results[index] = toRejection(candidate.source, error, [], error.code === 'VANISHED' ? 'warn' : 'error');
+        return toRejection(candidate.source, error, [], error.code === 'VANISHED' ? 'warn' : 'error');
       }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(64, candidates.length) }, worker));
+    },
+    { concurrency: FS_CONCURRENCY },
+  );
   const plugins: VettedCandidate[] = [];
   const rejected: Rejection[] = [];
   for (const result of results) {
