@@ -2,10 +2,11 @@
  * Between discovery and registration: get each plugin's handlers, from the manifest cache when
  * the plugin is unchanged (no import), else by importing it (and recording the result).
  */
+import pMap from 'p-map';
 import { ManifestCache, hashFile } from './cache.js';
 import { probePlugins } from './probe.js';
 import type { ResolvedConfig } from './config.js';
-import type { PluginCandidate } from './discover.js';
+import { FS_CONCURRENCY, type PluginCandidate } from './discover.js';
 import { ExtensionError } from './errors.js';
 import { loadPlugin, loadPlugins, uniqueByRealPath, type LoadedPlugin, type LoadOptions } from './load.js';
 import { toRegistered, type HandlerInfo, type RegisteredHandler } from './registry.js';
@@ -52,10 +53,11 @@ const info = ({ handler: _handler, ...rest }: LoadedPlugin['manifests'][number])
 export async function acquirePlugins(config: ResolvedConfig, candidates: readonly PluginCandidate[], options: LoadOptions, logger: Logger): Promise<AcquiredPlugin[]> {
   const unique = await uniqueByRealPath(candidates);
   const cache = config.cache === false ? undefined : await ManifestCache.open(config.cache, logger);
-  const hits = cache === undefined ? [] : await Promise.all(unique.map((c) => cache.lookup(c)));
+  const bounded = { concurrency: FS_CONCURRENCY };
+  const hits = cache === undefined ? [] : await pMap(unique, (c) => cache.lookup(c), bounded);
   const misses = unique.filter((_, i) => hits[i] === undefined);
   // Hash before importing, so a change racing the import is caught on the next boot.
-  const hashes = cache === undefined ? [] : await Promise.all(misses.map((c) => hashFile(c.entry).catch(() => '')));
+  const hashes = cache === undefined ? [] : await pMap(misses, (c) => hashFile(c.entry).catch(() => ''), bounded);
   // The probe decides only hangs; every other failure comes from the real import below, and a
   // plugin marked stuck by the probe is refused there without being imported.
   if (config.probe && misses.length > 0) {
