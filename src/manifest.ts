@@ -81,7 +81,10 @@ export function validateManifest(value: unknown, file: string): Manifest {
     if (types.isProxy(value) || (typeof value === 'object' && value !== null && types.isProxy((value as { handler?: unknown }).handler))) {
       throw new ExtensionError('MANIFEST_INVALID', { file, problems: ['(root): a Proxy is not accepted; export a plain object'] });
     }
-    result = manifestSchema.safeParse(value, { reportInput: true });
+    // Parse lean first (reportInput makes zod several times slower on the valid path, which is
+    // every plugin on every boot); only a failure is parsed again to show what was received.
+    result = manifestSchema.safeParse(value);
+    if (!result.success) result = manifestSchema.safeParse(value, { reportInput: true });
   } catch (cause) {
     if (cause instanceof ExtensionError) throw cause;
     throw new ExtensionError('MANIFEST_INVALID', { file, problems: ['(root): reading the manifest threw'] }, { cause });
