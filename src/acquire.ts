@@ -23,28 +23,30 @@ export interface AcquiredPlugin {
 
 /**
  * A handler registered from the cache: its plugin is imported on the first `load()`, once, and
- * must still provide a handler of that name with the same manifest.
+ * must still provide a handler of that name with the same manifest. If it does not, the cache
+ * entry is dropped so the next boot imports the plugin afresh, and the error says why: the
+ * plugin's own refusal when it was refused, else MANIFEST_CHANGED.
  */
-function lazyHandlers(candidate: PluginCandidate, infos: readonly HandlerInfo[], options: LoadOptions): RegisteredHandler[] {
+function lazyHandlers(candidate: PluginCandidate, infos: readonly HandlerInfo[], options: LoadOptions, forget: () => Promise<void>): RegisteredHandler[] {
   let imported: Promise<LoadedPlugin> | undefined;
-  return infos.map((info) => ({
-    ...info,
+  return infos.map((expected) => ({
+    ...expected,
     source: candidate.source,
     async load(): Promise<HandlerClass> {
       imported ??= loadPlugin(candidate, options);
       const plugin = await imported;
-      const manifest = plugin.manifests.find((m) => m.name === info.name);
-      const { handler, ...now } = manifest ?? { handler: undefined };
-      if (manifest === undefined || JSON.stringify(now) !== JSON.stringify(info)) {
-        const problem = manifest === undefined ? (plugin.rejected[0]?.code ?? 'the handler is gone') : 'its manifest changed';
-        throw new ExtensionError('MANIFEST_CHANGED', { name: info.name, file: candidate.source, problem }, { cause: plugin.rejected[0]?.error });
-      }
-      return handler as HandlerClass;
+      const manifest = plugin.manifests.find((m) => m.name === expected.name);
+      if (manifest !== undefined && JSON.stringify(withoutClass(manifest)) === JSON.stringify(expected)) return manifest.handler;
+      await forget();
+      const refusal = plugin.rejected[0];
+      if (manifest === undefined && refusal !== undefined) throw refusal.error;
+      const problem = manifest === undefined ? 'the handler is gone' : 'its manifest changed';
+      throw new ExtensionError('MANIFEST_CHANGED', { name: expected.name, file: candidate.source, problem });
     },
   }));
 }
 
-const info = ({ handler: _handler, ...rest }: LoadedPlugin['manifests'][number]): HandlerInfo => rest;
+const withoutClass = ({ handler: _handler, ...rest }: LoadedPlugin['manifests'][number]): HandlerInfo => rest;
 
 /**
  * Every plugin's handlers and refusals, in discovery order. With the cache on, unchanged plugins
@@ -72,7 +74,7 @@ export async function acquirePlugins(config: ResolvedConfig, candidates: readonl
       logger.warn({ event: 'plugin.slow', source: plugin.candidate.source, importMs: Math.round(plugin.importMs), slowPluginMs: config.slowPluginMs }, 'plugin import was slow');
     }
     logger.debug({ event: 'plugin.imported', source: plugin.candidate.source, importMs: Math.round(plugin.importMs * 100) / 100 }, 'imported plugin');
-    cache?.record(plugin.candidate, hashes[i] ?? '', plugin.manifests.map(info), plugin.rejected);
+    cache?.record(plugin.candidate, hashes[i] ?? '', plugin.manifests.map(withoutClass), plugin.rejected);
     const handlers = plugin.manifests.map((m) => toRegistered(m, plugin.candidate.source));
     byEntry.set(plugin.candidate.entry, { candidate: plugin.candidate, handlers, rejected: plugin.rejected, cached: false });
   });
@@ -80,7 +82,9 @@ export async function acquirePlugins(config: ResolvedConfig, candidates: readonl
     const hit = hits[i];
     if (hit === undefined) return byEntry.get(candidate.entry) as AcquiredPlugin;
     logger.debug({ event: 'plugin.cached', source: candidate.source }, 'plugin unchanged: registered from the manifest cache');
-    return { candidate, handlers: lazyHandlers(candidate, hit.manifests, options), rejected: hit.rejected, cached: true };
+    const cacheDir = config.cache as string;
+    const forget = () => ManifestCache.forget(cacheDir, candidate.entry, logger);
+    return { candidate, handlers: lazyHandlers(candidate, hit.manifests, options, forget), rejected: hit.rejected, cached: true };
   });
   if (cache !== undefined) {
     cache.prune(config.pluginDirs, new Set(candidates.map((c) => c.entry)));

@@ -21,15 +21,22 @@ import type { HandlerInfo } from './registry.js';
 import type { Logger, Rejection } from './types.js';
 
 /** Bump when the file layout changes; with the package and Node versions it forms the cache identity. */
-const FORMAT = 1;
+const FORMAT = 2;
 const TOOL = `${(createRequire(import.meta.url)('../package.json') as { version: string }).version}/node-${process.versions.node}`;
 /** An mtime this close to the cache write cannot prove the file did not change within the same tick. */
 const RACY_MS = 2000;
-/** Codes whose cause is the plugin's own content; others (a missing dependency) are retried each boot. */
-const CACHEABLE = new Set<ErrorCode>(['MANIFEST_MISSING', 'MANIFEST_INVALID', 'IMPORT_FAILED']);
+/**
+ * Refusals about what a plugin exports. Import failures are never cached: a missing package or
+ * a missing named export can be fixed outside the plugin folder, so they are retried each boot.
+ */
+const CACHEABLE = new Set<ErrorCode>(['MANIFEST_MISSING', 'MANIFEST_INVALID']);
 
 const rejectionSchema = z.object({ code: z.enum(ERROR_CODES.map((e) => e.code) as [ErrorCode, ...ErrorCode[]]), params: z.record(z.string(), z.unknown()), requestTypes: z.array(z.string()) });
 const entrySchema = z.object({
+  /** The plugin's `source` when recorded: cached messages are rewritten for today's working directory. */
+  source: z.string(),
+  /** Fingerprint of the root's shared `_*` folders, which plugins import by relative path. */
+  shared: z.string(),
   files: z.array(z.tuple([z.string(), z.number(), z.number(), z.number()])),
   hash: z.string(),
   manifests: z.array(handlerOptionsSchema),
@@ -53,7 +60,7 @@ export async function hashFile(file: string): Promise<string> {
 }
 
 type Recorded = readonly [path: string, size: number, mtimeMs: number, ctimeMs: number];
-const record = (f: FileStat): [string, number, number, number] => [f.path, f.size, f.mtimeMs, f.ctimeMs];
+const toRecorded = (f: FileStat): [string, number, number, number] => [f.path, f.size, f.mtimeMs, f.ctimeMs];
 const same = (r: Recorded | undefined, f: FileStat | undefined): boolean =>
   r !== undefined && f !== undefined && r[0] === f.path && r[1] === f.size && r[2] === f.mtimeMs && r[3] === f.ctimeMs;
 
@@ -110,7 +117,7 @@ export class ManifestCache {
   async lookup(candidate: PluginCandidate): Promise<CachedPlugin | undefined> {
     const entry = this.#entries.get(candidate.entry);
     const files = candidate.files;
-    if (entry === undefined || files === undefined) return undefined;
+    if (entry === undefined || files === undefined || entry.shared !== (candidate.shared ?? '')) return undefined;
     const entryPath = path.relative(candidate.dir, candidate.entry).split(path.sep).join('/');
     if (!sameOtherFiles(entry.files, files, entryPath)) return undefined;
     const recorded = entry.files.find(([p]) => p === entryPath);
@@ -122,12 +129,16 @@ export class ManifestCache {
       // Record the new times, and once the file is older than the racy window rewrite the cache,
       // so a later write time stops this file from being hashed on every boot.
       if (!same(recorded, now) || Date.now() - now.mtimeMs > RACY_MS) {
-        entry.files = files.map(record);
+        entry.files = files.map(toRecorded);
         this.#dirty = true;
       }
     }
     try {
-      const rejected = entry.rejected.map((r) => toRejection(candidate.source, new ExtensionError(r.code, r.params as never), r.requestTypes));
+      const here = (value: unknown): unknown => (typeof value === 'string' ? value.split(entry.source).join(candidate.source) : value);
+      const rejected = entry.rejected.map((r) => {
+        const params = Object.fromEntries(Object.entries(r.params).map(([key, value]) => [key, here(value)]));
+        return toRejection(candidate.source, new ExtensionError(r.code, params as never), r.requestTypes);
+      });
       return { manifests: entry.manifests as HandlerInfo[], rejected };
     } catch {
       return undefined;
@@ -144,13 +155,27 @@ export class ManifestCache {
       this.#entries.delete(candidate.entry);
     } else {
       this.#entries.set(candidate.entry, {
-        files: candidate.files.map(record),
+        source: candidate.source,
+        shared: candidate.shared ?? '',
+        files: candidate.files.map(toRecorded),
         hash,
         manifests: manifests.map((m) => ({ ...m })),
         rejected: rejected.map((r) => ({ code: r.code, params: r.error.params as Record<string, unknown>, requestTypes: r.requestTypes })),
       });
     }
     this.#dirty = true;
+  }
+
+  /**
+   * Drop one plugin's entry and save at once: its cached manifest proved wrong when the plugin
+   * was imported, so the next boot must import it again.
+   */
+  static async forget(dir: string, entry: string, logger: Logger): Promise<void> {
+    const cache = await ManifestCache.open(dir, logger);
+    if (cache.#entries.delete(entry)) {
+      cache.#dirty = true;
+      await cache.save();
+    }
   }
 
   /** Forget entries under the scanned roots that were not discovered this time (deleted plugins). */

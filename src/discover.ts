@@ -2,6 +2,7 @@
  * Discovery: find plugin folders and their entry files with fast-glob. Returns plain data and
  * imports nothing, so it can be tested (and trusted) without running plugin code.
  */
+import { createHash } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -31,8 +32,10 @@ export interface PluginCandidate {
   entry: string;
   /** The entry relative to the working directory, `/`-separated: the plugin's `source`. */
   source: string;
-  /** Every file in the folder (not in `node_modules` or dot folders), when asked for: the cache's fingerprint. */
+  /** Every file in the folder (outside `node_modules`), when asked for: the cache's fingerprint. */
   files?: FileStat[];
+  /** Fingerprint of the root's shared `_*` folders (what plugins import by `../_shared/…`), when asked for. */
+  shared?: string;
 }
 
 /** A file inside a plugin folder, as the manifest cache fingerprints it. */
@@ -129,6 +132,24 @@ async function statAll(dir: string, files: FileStat[]): Promise<void> {
   );
 }
 
+/** Every file under `dir` (dot files and symlinks included, `node_modules` not), for fingerprints. */
+function listAll(dir: string): Promise<string[]> {
+  return fg('**', { cwd: dir, dot: true, ignore: ['**/node_modules/**'], onlyFiles: false, markDirectories: true, followSymbolicLinks: false, suppressErrors: true }).then((names) =>
+    names.filter((name) => !name.endsWith('/')),
+  );
+}
+
+/** Fingerprint of the shared `_*` folders of a root: any change there invalidates the root's cache entries. */
+async function sharedFingerprint(root: string): Promise<string> {
+  const names = (await fg('_*/**', { cwd: root, dot: true, ignore: ['**/node_modules/**'], onlyFiles: false, markDirectories: true, followSymbolicLinks: false, suppressErrors: true }))
+    .filter((name) => !name.endsWith('/'))
+    .sort(byCodePoint);
+  if (names.length === 0) return '';
+  const files = names.map((name) => ({ path: name, size: -1, mtimeMs: -1, ctimeMs: -1 }));
+  await statAll(root, files);
+  return createHash('sha256').update(JSON.stringify(files)).digest('base64');
+}
+
 /** What one plugin folder holds: its top-level file names, and (for the cache) every file. */
 interface FolderListing {
   top: Set<string>;
@@ -148,16 +169,19 @@ async function listFolder(dir: string, withFiles: boolean): Promise<FolderListin
     return error as NodeJS.ErrnoException;
   }
   const top = new Set<string>();
+  const dotFiles: string[] = [];
   let nested = false;
   for (const entry of entries) {
-    if (entry.name.startsWith('.')) continue;
-    if (entry.isFile() || entry.isSymbolicLink()) top.add(entry.name);
+    const file = entry.isFile() || entry.isSymbolicLink();
+    if (entry.name.startsWith('.')) {
+      // Never an entry, but still part of the fingerprint: a plugin may import ./.generated/x.mjs.
+      if (file) dotFiles.push(entry.name);
+      else if (entry.isDirectory()) nested = true;
+    } else if (file) top.add(entry.name);
     else if (entry.isDirectory() && entry.name !== 'node_modules') nested = true;
   }
   if (!withFiles) return { top, all: [] };
-  const names = nested
-    ? await fg('**', { cwd: dir, dot: false, ignore: ['**/node_modules/**'], onlyFiles: true, followSymbolicLinks: false, suppressErrors: true })
-    : [...top];
+  const names = nested ? await listAll(dir) : [...top, ...dotFiles];
   const all = names.sort(byCodePoint).map((name) => ({ path: name, size: -1, mtimeMs: -1, ctimeMs: -1 }));
   await statAll(dir, all);
   return { top, all };
@@ -203,13 +227,14 @@ async function discoverRoot(root: string, cwd: string, withFiles: boolean): Prom
     },
     { concurrency: FS_CONCURRENCY },
   );
+  const shared = withFiles ? { shared: await sharedFingerprint(root) } : {};
   usable.forEach((name, i) => {
     const dir = path.join(root, name);
     const { entry, listing } = listed[i] as (typeof listed)[number];
     if (entry instanceof ExtensionError) result.rejected.push(toRejection(toSource(cwd, dir), entry));
     else {
       const files = withFiles ? { files: listing?.all ?? [] } : {};
-      result.plugins.push({ name, root, dir, entry, source: toSource(cwd, entry), ...files });
+      result.plugins.push({ name, root, dir, entry, source: toSource(cwd, entry), ...files, ...shared });
     }
   });
   return result;

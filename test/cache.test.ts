@@ -167,3 +167,83 @@ describe('manifest cache', () => {
     expect(lines.find((l) => l['event'] === 'boot.summary')).toMatchObject({ plugins: 2, fromCache: 2 });
   });
 });
+
+describe('manifest cache: inputs outside the entry', () => {
+  it('sees a change in the root’s shared _* folders', async () => {
+    const dir = await project({
+      'plugins/_shared/names.mjs': "export const type = 'first';",
+      'plugins/p/index.mjs': `import { type } from '../_shared/names.mjs';\n${pairPlugin('x').replaceAll("'x'", 'type')}`,
+    });
+    expect((await boot(dir)).registry.requestTypes()).toContain('first');
+    await writeTree(dir, { 'plugins/_shared/names.mjs': "export const type = 'second_one';" });
+    expect((await boot(dir)).registry.requestTypes()).toContain('second_one');
+  });
+
+  it('sees a change in a dot folder of the plugin', async () => {
+    const dir = await project({
+      'plugins/p/.gen/names.mjs': "export const type = 'first';",
+      'plugins/p/index.mjs': `import { type } from './.gen/names.mjs';\n${pairPlugin('x').replaceAll("'x'", 'type')}`,
+    });
+    expect((await boot(dir)).registry.requestTypes()).toContain('first');
+    await writeTree(dir, { 'plugins/p/.gen/names.mjs': "export const type = 'second_one';" });
+    expect((await boot(dir)).registry.requestTypes()).toContain('second_one');
+  });
+
+  it('never caches an import failure: fixing a shared file outside the folder is seen at once', async () => {
+    const dir = await project({
+      'plugins/_shared/h.mjs': 'export const x = 1;',
+      'plugins/p/index.mjs': `import { y } from '../_shared/h.mjs';\n${pairPlugin('p_type')}`,
+    });
+    expect((await boot(dir)).rejected.map((r) => r.code)).toEqual(['IMPORT_FAILED']);
+    // Edit without changing the shared fingerprint's size class: the refusal must simply not be cached.
+    await writeTree(dir, { 'plugins/_shared/h.mjs': 'export const x = 1, y = 2;' });
+    expect((await boot(dir)).registry.isComplete('p_type')).toBe(true);
+  });
+
+  it('drops an entry whose manifest proved different at load, so the next boot refreshes it', async () => {
+    const dir = await project({
+      'plugins/moody/index.mjs': `class R { processRegionRequest() {} }
+        class I { processImageRequest() {} }
+        const version = process.env.OSML_TEST_VERSION ?? '1';
+        export default [
+          { requestType: 'moody', handlerType: 'REGION_REQUEST_HANDLER', name: 'moody-region', version, handler: R },
+          { requestType: 'moody', handlerType: 'IMAGE_REQUEST_HANDLER', name: 'moody-image', handler: I },
+        ];`,
+    });
+    await boot(dir);
+    process.env['OSML_TEST_VERSION'] = '2';
+    try {
+      await expect((await boot(dir)).start({ requestType: 'moody' })).rejects.toMatchObject({ code: 'MANIFEST_CHANGED' });
+      const next = await boot(dir);
+      expect(next.registry.byName('moody-region')?.version).toBe('2');
+      await expect(next.start({ requestType: 'moody' })).resolves.toBeDefined();
+    } finally {
+      delete process.env['OSML_TEST_VERSION'];
+    }
+  });
+
+  it('reports a plugin’s own refusal, not MANIFEST_CHANGED, when a cached handler’s plugin now fails to import', async () => {
+    const dir = await project({ 'plugins/p/index.mjs': pairPlugin('p_type') });
+    await boot(dir);
+    const warm = await boot(dir);
+    // Break it behind the cache's back (same size, times restored), then load the cached handler.
+    const entry = path.join(dir, 'plugins/p/index.mjs');
+    const before = pairPlugin('p_type');
+    const broken = `${before.slice(0, -2)}(`;
+    await writeFile(entry, broken.padEnd(before.length, ' '));
+    await expect(warm.start({ requestType: 'p_type' })).rejects.toMatchObject({ code: 'IMPORT_FAILED' });
+  });
+
+  it('rewrites cached refusal messages for the current working directory', async () => {
+    // The config file at the top keeps one cache folder for both working directories.
+    const dir = await project({ 'osml-extensions.config.json': '{}', 'plugins/bad/index.mjs': "export default { requestType: 'Bad' };", 'sub/.keep': '' });
+    await boot(dir);
+    const lines: Record<string, unknown>[] = [];
+    const logger = { error() {}, warn() {}, info() {}, debug: (obj: object) => void lines.push(obj as Record<string, unknown>) };
+    const fromSub = await loadExtensions({ cwd: path.join(dir, 'sub'), env: {}, logger, reload: `g${++generation}`, overrides: { pluginDirs: ['../plugins'] } });
+    expect(lines.some((l) => l['event'] === 'plugin.cached')).toBe(true);
+    const rejection = fromSub.rejected.find((r) => r.code === 'MANIFEST_INVALID');
+    expect(rejection?.source).toBe('../plugins/bad/index.mjs');
+    expect(rejection?.message).toContain('../plugins/bad/index.mjs');
+  });
+});
