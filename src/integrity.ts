@@ -6,7 +6,7 @@
  * the bytes that run.
  */
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { lstat, readFile, readlink, realpath, writeFile } from 'node:fs/promises';
 import { register } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -22,7 +22,7 @@ import type { Logger } from './types.js';
 
 /** The lock file layout. Plugins are keyed by folder, relative to the lock file, `/`-separated. */
 const lockSchema = z.strictObject({
-  lockfileVersion: z.literal(1),
+  lockfileVersion: z.literal(2),
   plugins: z.array(z.strictObject({ folder: z.string(), integrity: z.string(), files: z.array(z.tuple([z.string(), z.string()])) })),
 });
 type LockData = z.infer<typeof lockSchema>;
@@ -31,18 +31,38 @@ type PluginPin = LockData['plugins'][number];
 /** SRI digest of some bytes. */
 const sri = (data: Buffer | string): string => `sha512-${createHash('sha512').update(data).digest('base64')}`;
 
-/** Every file of a plugin folder (outside node_modules), sorted by code point, with its bytes. */
-async function readFolder(dir: string): Promise<[string, Buffer][]> {
-  const files = (await fg('**', { cwd: dir, dot: true, ignore: ['**/node_modules/**'], followSymbolicLinks: false, onlyFiles: true })).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return Promise.all(files.map(async (file) => [file, await readFile(path.join(dir, file))] as [string, Buffer]));
+/** One file of a pinned folder: its path, its symlink target if it is one, and its bytes. */
+interface PinnedFile {
+  file: string;
+  link: string | undefined;
+  bytes: Buffer;
+}
+
+/**
+ * Every file of a plugin folder (outside node_modules, dot files and symlinks included), sorted
+ * by code point. A symlink is pinned by its target text and by the bytes it leads to, so editing
+ * a linked file outside the folder, or re-pointing the link, breaks the pin.
+ */
+async function readFolder(dir: string): Promise<PinnedFile[]> {
+  const names = (await fg('**', { cwd: dir, dot: true, ignore: ['**/node_modules/**'], onlyFiles: false, markDirectories: true, followSymbolicLinks: false }))
+    .filter((name) => !name.endsWith('/'))
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return Promise.all(
+    names.map(async (file) => {
+      const at = path.join(dir, file);
+      const link = (await lstat(at)).isSymbolicLink() ? await readlink(at) : undefined;
+      const bytes = await readFile(at).catch(() => Buffer.alloc(0));
+      return { file, link, bytes };
+    }),
+  );
 }
 
 /** The pin of a folder as it is now: a digest over path + content of every file, and one per file. */
 export async function pinFolder(dir: string, folder: string): Promise<PluginPin> {
   const files = await readFolder(dir);
   const hash = createHash('sha512');
-  for (const [file, bytes] of files) hash.update(`${file}\0${bytes.length}\0`).update(bytes);
-  return { folder, integrity: `sha512-${hash.digest('base64')}`, files: files.map(([file, bytes]) => [file, sri(bytes)]) };
+  for (const { file, link, bytes } of files) hash.update(`${file}\0${link ?? ''}\0${bytes.length}\0`).update(bytes);
+  return { folder, integrity: `sha512-${hash.digest('base64')}`, files: files.map(({ file, bytes }) => [file, sri(bytes)]) };
 }
 
 const LOAD_HOOK = `
@@ -150,7 +170,10 @@ export class Lock {
       const detail = [changed.length ? `changed: ${changed.join(', ')}` : '', extra.length ? `extra: ${extra.join(', ')}` : '', gone.length ? `missing: ${gone.join(', ')}` : ''].filter(Boolean).join('; ');
       throw new ExtensionError('INTEGRITY_MISMATCH', { file: candidate.source, expected: pin.integrity.slice(0, 19), actual: now.integrity.slice(0, 19), detail: detail || 'content differs' });
     }
-    for (const [file, digest] of pin.files) this.#verified.push([pathToFileURL(path.join(candidate.dir, file)).href, digest]);
+    // Node hands the load hook real paths, so the pins are keyed by real path too (a symlinked
+    // working directory or file must not slip past the check).
+    const real = await Promise.all(pin.files.map(([file]) => realpath(path.join(candidate.dir, file)).catch(() => path.join(candidate.dir, file))));
+    pin.files.forEach(([, digest], i) => this.#verified.push([pathToFileURL(real[i] as string).href, digest]));
   }
 
   /** After vetting and before any import: arm the load hook with the verified files. */
@@ -163,7 +186,7 @@ export class Lock {
 export async function writeLock(config: ResolvedConfig, candidates: readonly PluginCandidate[]): Promise<PluginPin[]> {
   const dir = path.dirname(config.lockFile);
   const pins = await Promise.all(candidates.map((c) => pinFolder(c.dir, path.relative(dir, c.dir).split(path.sep).join('/'))));
-  const data: LockData = { lockfileVersion: 1, plugins: pins.sort((a, b) => (a.folder < b.folder ? -1 : 1)) };
+  const data: LockData = { lockfileVersion: 2, plugins: pins.sort((a, b) => (a.folder < b.folder ? -1 : 1)) };
   await writeFile(config.lockFile, `${JSON.stringify(data, null, 2)}\n`);
   return pins;
 }

@@ -444,6 +444,48 @@ ${pairPlugin('swapper')}`,
   });
 });
 
+describe('the lock, seen through symlinks', () => {
+  it('pins a symlinked file by what it leads to: editing the target outside the folder is caught', async () => {
+    const dir = await tempDir();
+    await writeTree(dir, {
+      'osml-extensions.config.json': JSON.stringify({ pluginDirs: ['plugins'], cache: false }),
+      'outside/helper.mjs': "export const type = 'linked';",
+      'plugins/a/index.mjs': `import { type } from './helper.mjs';\n${pairPlugin('x').replaceAll("'x'", 'type')}`,
+    });
+    await symlink(path.join(dir, 'outside/helper.mjs'), path.join(dir, 'plugins/a/helper.mjs'));
+    expect((await runCli(['lock', '--cwd', dir])).code).toBe(0);
+    expect((await runCli(['check', '--json', '--cwd', dir])).code).toBe(0);
+    await writeTree(dir, { 'outside/helper.mjs': "export const type = 'tampered';" });
+    const doc = listDoc(await runCli(['check', '--json', '--cwd', dir]));
+    expect(doc.rejected.map((r) => [r.code, r.source])).toEqual([['INTEGRITY_MISMATCH', 'plugins/a/index.mjs']]);
+    expect(doc.rejected[0]?.message).toContain('helper.mjs');
+  });
+
+  it('re-checks files at load time even when the working directory is reached through a symlink', async () => {
+    const real = await tempDir();
+    const victimCode = `import { writeFileSync } from 'node:fs';
+writeFileSync(new URL('./SWAPPED-RAN', import.meta.url), 'ran\\n');
+${pairPlugin('victim')}`;
+    await writeTree(real, {
+      'osml-extensions.config.json': JSON.stringify({ pluginDirs: ['plugins'], cache: false }),
+      'plugins/a-swapper/index.mjs': `import { writeFileSync } from 'node:fs';
+writeFileSync(new URL('../b-victim/index.mjs', import.meta.url), ${JSON.stringify('export const swapped = true;\n')} + ${JSON.stringify(victimCode)});
+${pairPlugin('swapper')}`,
+      'plugins/b-victim/index.mjs': pairPlugin('victim'),
+    });
+    expect((await runCli(['lock', '--cwd', real])).code).toBe(0);
+    const link = `${real}-link`;
+    await symlink(real, link);
+    try {
+      const ext = await loadExtensions({ cwd: link, env: {}, concurrency: 1 });
+      expect(ext.rejected.map((r) => r.code)).toEqual(['INTEGRITY_MISMATCH']);
+      expect(existsSync(path.join(real, 'plugins/b-victim/SWAPPED-RAN')), 'the swapped-in code ran').toBe(false);
+    } finally {
+      await rm(link);
+    }
+  });
+});
+
 describe('selectors are names, never paths or URLs', () => {
   it.each(['../x.mjs', '/tmp/e.mjs', 'data:text/javascript,1', 'node:child_process'])('REQUEST_TYPE=%s → CONFIG_INVALID, no plugin imported', async (value) => {
     const dir = await tempDir();
