@@ -63,7 +63,7 @@ export async function acquirePlugins(config: ResolvedConfig, candidates: readonl
   // The probe decides only hangs; every other failure comes from the real import below, and a
   // plugin marked stuck by the probe is refused there without being imported.
   if (config.probe && misses.length > 0) {
-    const hung = await probePlugins(misses, config.importTimeoutMs);
+    const hung = await probePlugins(misses, config.importTimeoutMs, options.reload);
     if (hung.size > 0) logger.warn({ event: 'probe.hung', sources: misses.filter((c) => hung.has(c.entry)).map((c) => c.source) }, 'the worker probe caught plugins that never finish importing');
   }
   const loaded = await loadPlugins(misses, { ...options, unique: true });

@@ -140,7 +140,23 @@ export interface CliIO {
   stdoutIsTTY: boolean;
 }
 
-const processIO: CliIO = { stdout: (text) => void process.stdout.write(text), stdoutIsTTY: process.stdout.isTTY === true };
+// Results are written through the original stdout; see the guard in main().
+const writeResult = process.stdout.write.bind(process.stdout);
+const processIO: CliIO = { stdout: (text) => void writeResult(text), stdoutIsTTY: process.stdout.isTTY === true };
+
+/**
+ * While a command runs, anything else written to stdout (a plugin's console.log at import or in a
+ * constructor) goes to stderr, so `--json` output stays exactly one document.
+ */
+async function guardStdout<T>(run: () => Promise<T>): Promise<T> {
+  const original = process.stdout.write;
+  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  try {
+    return await run();
+  } finally {
+    process.stdout.write = original;
+  }
+}
 
 /** Run one command; returns the exit code. The bin calls it with process.argv. */
 export async function main(argv: string[], io: Partial<CliIO> = {}): Promise<number> {
@@ -170,7 +186,8 @@ export async function main(argv: string[], io: Partial<CliIO> = {}): Promise<num
     return 0;
   }
   try {
-    return await command.run(context(values, args, out));
+    const run = () => command.run(context(values, args, out));
+    return await (io.stdout === undefined ? guardStdout(run) : run());
   } catch (error) {
     return fail(error, isExtensionError(error, 'USAGE_INVALID') ? 2 : 1);
   }

@@ -4,9 +4,7 @@
  */
 import { BUILTIN_REQUEST_TYPE } from './builtins.js';
 import type { ResolvedConfig } from './config.js';
-import { discover } from './discover.js';
 import { ExtensionError, isExtensionError, type ErrorCode } from './errors.js';
-import { loadPlugins } from './load.js';
 import { toSource } from './paths.js';
 import type { RegisteredHandler } from './registry.js';
 import {

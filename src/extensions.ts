@@ -2,11 +2,13 @@
  * The orchestrator: config → discover → load → validate → register, then resolve and
  * instantiate on demand. Logs what it loaded, refused and chose.
  */
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { BUILTIN_HANDLERS } from './builtins.js';
 import { loadConfig, type ConfigOptions, type ResolvedConfig } from './config.js';
 import { discover } from './discover.js';
 import { Lock } from './integrity.js';
+import { toSource } from './paths.js';
 import { vet } from './vet.js';
 import { ExtensionError, isExtensionError, toRejection } from './errors.js';
 import { instantiate, type HandlerPair } from './instantiate.js';
@@ -104,13 +106,15 @@ export async function loadExtensions(options: LoadExtensionsOptions = {}): Promi
     : { plugins: [], rejected: [] };
   const lock = config.useExtensions ? await Lock.open(config) : undefined;
   const vetted = await vet(discovered.plugins, config, lock, logger);
-  const drift = (lock?.missing(discovered.plugins) ?? []).map((folder) =>
-    toRejection(folder, new ExtensionError('INTEGRITY_MISMATCH', { file: folder, expected: 'pinned', actual: 'absent', detail: 'a pinned plugin folder is missing' })),
-  );
+  const drift = (lock?.missing(discovered.plugins) ?? []).map((folder) => {
+    const source = toSource(config.cwd, path.join(path.dirname(config.lockFile), folder));
+    return toRejection(source, new ExtensionError('INTEGRITY_MISMATCH', { file: source, expected: 'pinned', actual: 'absent', detail: 'a pinned plugin folder is missing' }));
+  });
   // Every verified file is handed to the load hook before the first import.
   await lock?.arm();
   const loadOptions: LoadOptions = {
     timeoutMs: config.importTimeoutMs,
+    cwd: config.cwd,
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.reload === undefined ? {} : { reload: options.reload }),
   };

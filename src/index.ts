@@ -38,4 +38,6 @@ export { inferRequestType, normalizeEndpoint, pickRequestType, resolveSelection,
 export { jsonSchema, SCHEMA_KINDS, type SchemaKind } from './schema.js';
 export { HANDLER_METHODS, HandlerType, LOG_LEVELS, type Deps, type HandlerClass, type Logger, type LogLevel, type Rejection, type SelectionSource, type Source } from './types.js';
 export { diffExtensions, watch, type ReloadChanges, type ReloadEvent, type WatchFailure, type WatchHandle, type WatchOptions, type WatchState } from './watch.js';
+export { isInside, vet, type VettedCandidate } from './vet.js';
+export { Lock, pinFolder, writeLock } from './integrity.js';
 export * from './handlers/index.js';

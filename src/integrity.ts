@@ -51,7 +51,11 @@ async function readFolder(dir: string): Promise<PinnedFile[]> {
     names.map(async (file) => {
       const at = path.join(dir, file);
       const link = (await lstat(at)).isSymbolicLink() ? await readlink(at) : undefined;
-      const bytes = await readFile(at).catch(() => Buffer.alloc(0));
+      // A link to a folder has no bytes of its own; any other read error refuses the plugin.
+      const bytes = await readFile(at).catch((error: NodeJS.ErrnoException) => {
+        if (link !== undefined && error.code === 'EISDIR') return Buffer.alloc(0);
+        throw error;
+      });
       return { file, link, bytes };
     }),
   );

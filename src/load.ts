@@ -11,6 +11,7 @@ import pMap from 'p-map';
 import { ExtensionError, describeThrown, isExtensionError, toRejection } from './errors.js';
 import type { PluginCandidate } from './discover.js';
 import { INTEGRITY_MARK } from './integrity.js';
+import { relativePaths } from './paths.js';
 import { attachedManifest, validateManifest, type Manifest } from './manifest.js';
 import type { Rejection } from './types.js';
 
@@ -56,6 +57,8 @@ export interface LoadOptions {
   timeoutMs?: number;
   /** The caller already dropped duplicate real paths (skips resolving them again). @default false */
   unique?: boolean;
+  /** Working directory: absolute paths in import errors are shown relative to it. */
+  cwd?: string;
 }
 
 /**
@@ -115,13 +118,20 @@ const TIMED_OUT = Symbol('import timed out');
  */
 const stuck = new Map<string, string>();
 
+/**
+ * A stuck module stays stuck only for its own URL: a reload generation imports a fresh copy (the
+ * file may have been fixed), so the key includes it.
+ */
+const stuckKey = (entry: string, reload: string | undefined): string => (reload === undefined ? entry : `${entry}?${reload}`);
+
 /** Never import this entry in this process (the probe saw it hang). */
-export function markStuck(entry: string, how: string): void {
-  stuck.set(entry, how);
+export function markStuck(entry: string, how: string, reload?: string): void {
+  stuck.set(stuckKey(entry, reload), how);
 }
 
 async function importWithTimeout(entry: string, options: LoadOptions): Promise<unknown> {
-  if (stuck.has(entry)) throw TIMED_OUT;
+  const key = stuckKey(entry, options.reload);
+  if (stuck.has(key)) throw TIMED_OUT;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(TIMED_OUT), options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
@@ -129,7 +139,7 @@ async function importWithTimeout(entry: string, options: LoadOptions): Promise<u
   try {
     return await Promise.race([importEntry(entry, options.reload), timeout]);
   } catch (error) {
-    if (error === TIMED_OUT && !stuck.has(entry)) stuck.set(entry, 'its top level never settled');
+    if (error === TIMED_OUT && !stuck.has(key)) stuck.set(key, 'its top level never settled');
     throw error;
   } finally {
     clearTimeout(timer);
@@ -137,9 +147,9 @@ async function importWithTimeout(entry: string, options: LoadOptions): Promise<u
 }
 
 /** The ExtensionError for an import that threw (or never finished). */
-async function importFailure(cause: unknown, candidate: PluginCandidate, timeoutMs: number): Promise<ExtensionError> {
+async function importFailure(cause: unknown, candidate: PluginCandidate, timeoutMs: number, cwd: string | undefined, reload: string | undefined): Promise<ExtensionError> {
   const { source, entry } = candidate;
-  if (cause === TIMED_OUT) return new ExtensionError('IMPORT_TIMEOUT', { file: source, timeoutMs, how: stuck.get(entry) ?? 'its top level never settled' });
+  if (cause === TIMED_OUT) return new ExtensionError('IMPORT_TIMEOUT', { file: source, timeoutMs, how: stuck.get(stuckKey(entry, reload)) ?? 'its top level never settled' });
   // registerHandler validates at class definition, i.e. during import: keep its code, add the file.
   if (isExtensionError(cause, 'MANIFEST_INVALID')) return new ExtensionError('MANIFEST_INVALID', { ...cause.params, file: `${source} (${cause.params.file})` }, { cause });
   const reason = describeThrown(cause);
@@ -148,12 +158,13 @@ async function importFailure(cause: unknown, candidate: PluginCandidate, timeout
     return new ExtensionError('INTEGRITY_MISMATCH', { file: source, expected: (integrity[1] ?? '').slice(0, 19), actual: (integrity[2] ?? '').slice(0, 19), detail: 'a file changed after it was verified' }, { cause });
   }
   if ((await stat(entry).catch((e: NodeJS.ErrnoException) => e.code)) === 'ENOENT') return new ExtensionError('VANISHED', { file: source }, { cause });
-  return new ExtensionError('IMPORT_FAILED', { file: source, reason: oneLine(reason, entry, source) }, { cause });
+  return new ExtensionError('IMPORT_FAILED', { file: source, reason: oneLine(reason, entry, source, cwd) }, { cause });
 }
 
-/** A reason on one line, with the entry's absolute path shown as its source. */
-function oneLine(reason: string, entry: string, source: string): string {
-  return reason.split(entry).join(source).replace(/\s*\n\s*/g, ' ').trim();
+/** A reason on one line, with the entry shown as its source and other paths relative to `cwd`. */
+function oneLine(reason: string, entry: string, source: string, cwd: string | undefined): string {
+  const named = reason.split(entry).join(source);
+  return (cwd === undefined ? named : relativePaths(named, cwd)).replace(/\s*\n\s*/g, ' ').trim();
 }
 
 /** Read `requestType` from a value that failed validation, without trusting it. */
@@ -211,7 +222,7 @@ export async function loadPlugin(candidate: PluginCandidate, options: LoadOption
   try {
     ns = (await importWithTimeout(candidate.entry, options)) as Record<string, unknown>;
   } catch (cause) {
-    const error = await importFailure(cause, candidate, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const error = await importFailure(cause, candidate, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, options.cwd, options.reload);
     return { candidate, manifests: [], rejected: [toRejection(source, error, [], error.code === 'VANISHED' ? 'warn' : 'error')], importMs: performance.now() - started };
   }
   const importMs = performance.now() - started;

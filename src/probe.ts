@@ -53,13 +53,13 @@ function probeOne(candidate: PluginCandidate, timeoutMs: number): Promise<boolea
  * Probe the candidates (as many at once as there are cores). Returns the entries that hung; they
  * are marked so the host refuses them with IMPORT_TIMEOUT and never imports them.
  */
-export async function probePlugins(candidates: readonly PluginCandidate[], timeoutMs: number): Promise<Set<string>> {
+export async function probePlugins(candidates: readonly PluginCandidate[], timeoutMs: number, reload?: string): Promise<Set<string>> {
   const hung = new Set<string>();
   await pMap(
     candidates,
     async (candidate) => {
       if (await probeOne(candidate, timeoutMs)) return;
-      markStuck(candidate.entry, 'it did not finish in the worker probe: a synchronous loop or a hang');
+      markStuck(candidate.entry, 'it did not finish in the worker probe: a synchronous loop or a hang', reload);
       hung.add(candidate.entry);
     },
     { concurrency: availableParallelism() },

@@ -86,7 +86,11 @@ const FROM: Record<SelectionSource, string> = {
 
 /** Rejected plugins that declared this request type. */
 function refusedFor(requestType: string, rejected: readonly Rejection[]): { source: string; code: string }[] {
-  return rejected.filter((r) => r.requestTypes.includes(requestType)).map((r) => ({ source: r.source, code: r.code }));
+  const seen = new Set<string>();
+  return rejected
+    .filter((r) => r.requestTypes.includes(requestType))
+    .map((r) => ({ source: r.source, code: r.code }))
+    .filter((r) => !seen.has(`${r.source}\0${r.code}`) && seen.add(`${r.source}\0${r.code}`) !== undefined);
 }
 
 /** The pair for a request type, or the error that says why there is none. */

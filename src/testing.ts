@@ -6,16 +6,20 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BUILTIN_HANDLERS } from './builtins.js';
+import { loadConfig } from './config.js';
 import { discover, type PluginCandidate } from './discover.js';
 import { ExtensionError, isExtensionError, toRejection } from './errors.js';
 import type { Feature, FeatureCollection, ImageRequest, ModelInvoker, RegionProcessor, TileRequest } from './handlers/types.js';
 import { instantiate, type HandlerPair } from './instantiate.js';
+import { Lock } from './integrity.js';
 import { loadPlugin } from './load.js';
+import { silentLogger } from './log.js';
 import { toSource } from './paths.js';
 import { Registry, toRegistered, type RegisteredHandler } from './registry.js';
 import type { Selection } from './resolve.js';
 import { closest } from './suggest.js';
 import { HandlerType, type Deps, type Logger, type Rejection } from './types.js';
+import { vet } from './vet.js';
 
 /** One plugin folder, loaded on its own: what {@link loadPluginFolder} returns. */
 export interface PluginFolder {
@@ -70,7 +74,15 @@ export async function loadPluginFolder(dir: string, options: LoadPluginFolderOpt
   const registry = new Registry();
   if (candidate === undefined) return { dir: folder, candidate, registry, rejected };
 
-  const loaded = await loadPlugin(candidate);
+  // The same checks a boot makes before any plugin code runs (containment, size, permissions,
+  // the lock next to the config), so a plugin refused at boot is refused here too.
+  const config = await loadConfig({ cwd, overrides: { pluginDirs: [path.dirname(folder)], cache: false } });
+  const lock = await Lock.open(config);
+  const vetted = await vet([candidate], config, lock, silentLogger);
+  if (vetted.plugins.length === 0) return { dir: folder, candidate, registry, rejected: [...rejected, ...vetted.rejected] };
+  await lock?.arm();
+
+  const loaded = await loadPlugin(candidate, { cwd, timeoutMs: config.importTimeoutMs });
   rejected.push(...loaded.rejected);
   // The built-ins hold their slots and names first, as at boot, so a clash is reported here too.
   for (const builtin of BUILTINS) registry.add(builtin);

@@ -9,9 +9,9 @@ import path from 'node:path';
 import pMap from 'p-map';
 import type { ResolvedConfig } from './config.js';
 import { FS_CONCURRENCY, type PluginCandidate } from './discover.js';
-import { ExtensionError, toRejection } from './errors.js';
+import { describeThrown, ExtensionError, toRejection } from './errors.js';
 import type { Lock } from './integrity.js';
-import { toSource } from './paths.js';
+import { relativePaths, toSource } from './paths.js';
 import type { Logger, Rejection } from './types.js';
 
 /** A candidate that passed vetting, with its entry's real path. */
@@ -50,7 +50,6 @@ async function checkPermissions(candidate: PluginCandidate, realRoot: string, re
   for (let dir = path.dirname(realEntry); dir !== realRoot && isInside(realRoot, dir); dir = path.dirname(dir)) check(dir, await stat(dir));
 }
 
-/** Vet one candidate; throws the ExtensionError that refuses it. */
 /**
  * The entry's real path and stats. The common case, a plain file directly in its folder, costs
  * one lstat: its real path is then the folder's (see below) plus its name. Anything else (a
@@ -65,6 +64,7 @@ async function resolveEntry(candidate: PluginCandidate, realDir: string): Promis
   return { realEntry, info: await stat(realEntry) };
 }
 
+/** Vet one candidate; throws the ExtensionError that refuses it. */
 async function vetOne(candidate: PluginCandidate, realRoot: string, config: ResolvedConfig, lock: Lock | undefined, logger: Logger): Promise<VettedCandidate> {
   const { cwd } = config;
   // Discovery lists only real (non-symlink) direct subfolders, so the folder's real path is
@@ -76,7 +76,7 @@ async function vetOne(candidate: PluginCandidate, realRoot: string, config: Reso
     ({ realEntry, info } = await resolveEntry(candidate, realDir));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ExtensionError('VANISHED', { file: candidate.source });
-    throw new ExtensionError('PERMISSION_DENIED', { folder: toSource(cwd, candidate.dir), problem: String((error as Error).message) }, { cause: error });
+    throw fsRefusal(error, candidate, cwd);
   }
   // Contained in its own folder, not merely the root: the folder is what the lock pins and the
   // cache fingerprints, so an entry in a sibling folder would run unverified.
@@ -96,6 +96,12 @@ async function vetOne(candidate: PluginCandidate, realRoot: string, config: Reso
   return { ...candidate, realEntry };
 }
 
+/** A file-system error while vetting one plugin (an unreadable file, one deleted mid-deploy) refuses that plugin only. */
+function fsRefusal(error: unknown, candidate: PluginCandidate, cwd: string): ExtensionError {
+  if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new ExtensionError('VANISHED', { file: candidate.source }, { cause: error });
+  return new ExtensionError('PERMISSION_DENIED', { folder: toSource(cwd, candidate.dir), problem: relativePaths(describeThrown(error), cwd) }, { cause: error });
+}
+
 /**
  * Vet every candidate, in order. Refusals are collected, never thrown; VANISHED is a warning.
  */
@@ -112,8 +118,8 @@ export async function vet(candidates: readonly PluginCandidate[], config: Resolv
     async (candidate): Promise<VettedCandidate | Rejection> => {
       try {
         return await vetOne(candidate, await rootOf(candidate.root), config, lock, logger);
-      } catch (error) {
-        if (!(error instanceof ExtensionError)) throw error;
+      } catch (thrown) {
+        const error = thrown instanceof ExtensionError ? thrown : fsRefusal(thrown, candidate, config.cwd);
         return toRejection(candidate.source, error, [], error.code === 'VANISHED' ? 'warn' : 'error');
       }
     },

@@ -664,3 +664,17 @@ describe('what the logs never carry', () => {
     expect(run.stderr).not.toContain('modelInvoker');
   });
 });
+
+describe('stdout belongs to the result', () => {
+  it('a plugin that console.logs at import does not break --json', async () => {
+    const dir = await tempDir();
+    await writeTree(dir, {
+      'package.json': '{}',
+      'plugins/chatty/index.mjs': `console.log('debug: chatty loaded');\nprocess.stdout.write('more noise\\n');\n${pairPlugin('chatty')}`,
+    });
+    const run = await runCli(['list', '--json', '--no-cache', '--log-level', 'silent'], { cwd: dir });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toHaveProperty('handlers');
+    expect(run.stderr).toContain('debug: chatty loaded');
+  });
+});

@@ -578,3 +578,23 @@ describe('the worker probe (probe: true)', () => {
     expect(result.code).toBe(1);
   });
 });
+
+describe('a file-system error in one plugin refuses only that plugin', () => {
+  it('an unreadable non-entry file under a lock is PERMISSION_DENIED for that plugin; the rest boots', async () => {
+    const dir = await tempDir();
+    await writeTree(dir, {
+      'osml-extensions.config.json': JSON.stringify({ pluginDirs: ['plugins'], cache: false }),
+      'plugins/a/index.mjs': pairPlugin('a_type'),
+      'plugins/a/notes.txt': 'private',
+      'plugins/b/index.mjs': pairPlugin('b_type'),
+    });
+    expect((await runCli(['lock', '--cwd', dir])).code).toBe(0);
+    await chmod(dir, 0o755);
+    await chmod(path.join(dir, 'plugins/a/notes.txt'), 0o600);
+    const run = await runCli(['check', '--json', '--cwd', dir], { as: 'nobody' });
+    const doc = listDoc(run);
+    expect(doc.rejected.map((r) => [r.code, r.source])).toEqual([['PERMISSION_DENIED', 'plugins/a/index.mjs']]);
+    expect(doc.rejected[0]?.message).not.toContain(dir);
+    expect(doc.requestTypes['b_type']).toEqual({ complete: true });
+  });
+});

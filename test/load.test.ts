@@ -185,3 +185,22 @@ describe('loadPlugins: reload', () => {
     expect((await loadPlugin(candidate!, { reload: 'b' })).manifests[0]?.requestType).toBe('second');
   });
 });
+
+describe('loadPlugin: review regressions', () => {
+  it('a file that timed out can be imported again in a new reload generation once fixed', async () => {
+    const dir = await writeTree(await tempDir(), { 'plugins/p/index.mjs': 'await new Promise(() => {});' });
+    const [candidate] = await candidates(dir);
+    expect((await loadPlugin(candidate!, { timeoutMs: 100, reload: 'a' })).rejected[0]?.code).toBe('IMPORT_TIMEOUT');
+    expect((await loadPlugin(candidate!, { timeoutMs: 100, reload: 'a' })).rejected[0]?.code).toBe('IMPORT_TIMEOUT');
+    await writeTree(dir, { 'plugins/p/index.mjs': pairPlugin('fixed') });
+    expect((await loadPlugin(candidate!, { timeoutMs: 1000, reload: 'b' })).manifests.map((m) => m.requestType)).toEqual(['fixed', 'fixed']);
+  });
+
+  it('shows other absolute paths in import errors relative to the working directory', async () => {
+    const dir = await writeTree(await tempDir(), { 'plugins/p/index.mjs': "import './nope.mjs';" });
+    const [candidate] = await candidates(dir);
+    const loaded = await loadPlugin(candidate!, { cwd: dir });
+    expect(loaded.rejected[0]?.message).toContain('plugins/p/nope.mjs');
+    expect(loaded.rejected[0]?.message).not.toContain(dir);
+  });
+});

@@ -114,6 +114,17 @@ describe('errors', () => {
     expect(() => resolveSelection(context({}, [other]), { requestType: 'half' })).not.toThrow(/MANIFEST_INVALID/);
   });
 
+  it('names each refused plugin once, even when it was refused for both slots', () => {
+    const twice = { source: 'plugins/dup/index.mjs', code: 'DUPLICATE_SLOT', requestTypes: ['custom'] } as Rejection;
+    try {
+      resolveSelection(context({}, [twice, { ...twice }]), { requestType: 'custom' });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toMatchObject({ code: 'SELECTED_PLUGIN_REFUSED' });
+      expect((error as Error).message.split('plugins/dup/index.mjs')).toHaveLength(2);
+    }
+  });
+
   it('reports an endpoint a chosen handler does not list', () => {
     expect(() => resolveSelection(context(), { requestType: 'sm_endpoint', endpoint: 'http' })).toThrow(
       expect.objectContaining({ code: 'ENDPOINT_UNSUPPORTED', message: expect.stringContaining('sm-endpoint-region') }),

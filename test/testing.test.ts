@@ -2,6 +2,7 @@
  * `osml-extensions/testing`: one plugin folder loaded as the host loads it, with every refusal
  * reported; the pair asserted and built with fake services.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isExtensionError } from '../src/errors.js';
@@ -211,5 +212,19 @@ describe('captureLogs', () => {
     const logger = captureLogs();
     await loadExtensions({ cwd, env: {}, logger });
     expect(logger.entries.map((e) => e.obj['event'])).toContain('boot.summary');
+  });
+});
+
+describe('loadPluginFolder vets like a boot', () => {
+  it('refuses a plugin whose entry escapes its folder, without running it', async () => {
+    const dir = await tempDir();
+    await writeTree(dir, {
+      'package.json': '{}',
+      'elsewhere/evil.mjs': "import { writeFileSync } from 'node:fs';\nwriteFileSync(new URL('./RAN', import.meta.url), 'ran');\nexport default {};",
+      'plugins/a/package.json': '{"main": "../../elsewhere/evil.mjs"}',
+    });
+    const plugin = await loadPluginFolder(path.join(dir, 'plugins/a'), { cwd: dir });
+    expect(plugin.rejected.map((r) => r.code)).toEqual(['PATH_ESCAPE']);
+    expect(existsSync(path.join(dir, 'elsewhere/RAN'))).toBe(false);
   });
 });
