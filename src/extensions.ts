@@ -54,6 +54,15 @@ export interface Extensions {
   start<Region = unknown, Image = unknown>(options?: ResolveOptions & { deps?: Deps }): Promise<HandlerPair<Region, Image>>;
 }
 
+/**
+ * Strict mode (`strict` config, `--strict`): throw `PLUGINS_REJECTED` if any plugin was refused.
+ * Warnings (a missing default root, a vanished entry) do not count.
+ */
+export function assertStrict(ext: Pick<Extensions, 'config' | 'rejected'>): void {
+  const refused = ext.rejected.filter((r) => r.level === 'error');
+  if (ext.config.strict && refused.length > 0) throw new ExtensionError('PLUGINS_REJECTED', { sources: refused.map((r) => r.source) });
+}
+
 /** Register built-ins, then every plugin's handlers in discovery order; collect conflicts. */
 function register(config: ResolvedConfig, plugins: readonly AcquiredPlugin[], logger: Logger): { registry: Registry; rejected: Rejection[]; disabledInfo: DisabledInfo } {
   const registry = new Registry();

@@ -17,7 +17,7 @@ export {
   type SlotWinner,
   type UnknownDisabled,
 } from './explain.js';
-export { loadExtensions, type Extensions, type LoadExtensionsOptions } from './extensions.js';
+export { assertStrict, loadExtensions, type Extensions, type LoadExtensionsOptions } from './extensions.js';
 export { checkDependencies, instantiate, type HandlerPair } from './instantiate.js';
 export { loadPlugin, loadPlugins, TYPESCRIPT_EXTENSIONS, type LoadedPlugin, type LoadOptions } from './load.js';
 export { createLogger, silentLogger, type LoggerOptions } from './log.js';

@@ -11,7 +11,7 @@ import { watch as watchFs, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import type { ResolvedConfig } from './config.js';
 import { ExtensionError, describeThrown, isExtensionError } from './errors.js';
-import { loadExtensions, type Extensions, type LoadExtensionsOptions } from './extensions.js';
+import { assertStrict, loadExtensions, type Extensions, type LoadExtensionsOptions } from './extensions.js';
 import type { HandlerPair } from './instantiate.js';
 import { silentLogger } from './log.js';
 import { toSource } from './paths.js';
@@ -208,8 +208,7 @@ export async function watch<Region = unknown, Image = unknown>(options: WatchOpt
     let next: WatchState<Region, Image>;
     try {
       const ext = await loadExtensions({ ...loadOptions, config, logger, reload: String(++reloadToken) });
-      const refused = ext.rejected.filter((r) => r.level === 'error');
-      if (config.strict && refused.length > 0) throw new ExtensionError('PLUGINS_REJECTED', { sources: refused.map((r) => r.source) });
+      assertStrict(ext);
       // Still valid means the pair asked for: a new fallback would silently replace working handlers.
       resolveSelection({ registry: ext.registry, rejected: ext.rejected, config: { ...config, fallbackEnabled: config.fallbackEnabled && state.selection.fallback } }, selector);
       const selection = ext.resolve(selector);

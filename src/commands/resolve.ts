@@ -5,7 +5,7 @@
 import { defaultDeps } from '../builtins.js';
 import { formatSelection, selectionDocument, styleFor } from '../cli-output.js';
 import { ExtensionError } from '../errors.js';
-import type { Extensions } from '../extensions.js';
+import { assertStrict } from '../extensions.js';
 import { toSource } from '../paths.js';
 import type { Selection } from '../resolve.js';
 import { watch } from '../watch.js';
@@ -17,11 +17,6 @@ const optionHelp = {
   'endpoint-type': 'Endpoint type of the model, e.g. sagemaker or async_sagemaker',
 };
 
-/** Strict mode: a refused plugin fails these commands before anything is chosen. */
-function assertNoRefusals(ext: Extensions): void {
-  const refused = ext.rejected.filter((r) => r.level === 'error');
-  if (ext.config.strict && refused.length > 0) throw new ExtensionError('PLUGINS_REJECTED', { sources: refused.map((r) => r.source) });
-}
 
 const selector = (ctx: CommandContext) => ({ requestType: stringOption(ctx.values, 'request-type'), endpoint: stringOption(ctx.values, 'endpoint-type') });
 
@@ -59,7 +54,7 @@ export const resolve: Command = {
   optionHelp,
   async run(ctx) {
     const { ext } = await ctx.boot();
-    assertNoRefusals(ext);
+    assertStrict(ext);
     printSelection(ctx, ext.resolve(selector(ctx)));
     return 0;
   },
@@ -82,7 +77,7 @@ export const start: Command = {
     if (!watching && ctx.values['max-reloads'] !== undefined) throw new ExtensionError('USAGE_INVALID', { problem: '`--max-reloads` only applies with `--watch`' });
     const limit = maxReloads(ctx);
     const { ext, logger } = await ctx.boot();
-    assertNoRefusals(ext);
+    assertStrict(ext);
     const deps = defaultDeps(logger);
     if (!watching) {
       const { selection } = await ext.start({ ...selector(ctx), deps });
