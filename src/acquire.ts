@@ -2,7 +2,7 @@
  * Between discovery and registration: get each plugin's handlers, from the manifest cache when
  * the plugin is unchanged (no import), else by importing it (and recording the result).
  */
-import pMap from 'p-map';
+import { mapBounded } from './concurrency.js';
 import { ManifestCache, hashFile } from './cache.js';
 import { probePlugins } from './probe.js';
 import type { ResolvedConfig } from './config.js';
@@ -55,11 +55,10 @@ const withoutClass = ({ handler: _handler, ...rest }: LoadedPlugin['manifests'][
 export async function acquirePlugins(config: ResolvedConfig, candidates: readonly PluginCandidate[], options: LoadOptions, logger: Logger): Promise<AcquiredPlugin[]> {
   const unique = await uniqueByRealPath(candidates);
   const cache = config.cache === false ? undefined : await ManifestCache.open(config.cache, logger);
-  const bounded = { concurrency: FS_CONCURRENCY };
-  const hits = cache === undefined ? [] : await pMap(unique, (c) => cache.lookup(c), bounded);
+  const hits = cache === undefined ? [] : await mapBounded(unique, FS_CONCURRENCY, (c) => cache.lookup(c));
   const misses = unique.filter((_, i) => hits[i] === undefined);
   // Hash before importing, so a change racing the import is caught on the next boot.
-  const hashes = cache === undefined ? [] : await pMap(misses, (c) => hashFile(c.entry).catch(() => ''), bounded);
+  const hashes = cache === undefined ? [] : await mapBounded(misses, FS_CONCURRENCY, (c) => hashFile(c.entry).catch(() => ''));
   // The probe decides only hangs; every other failure comes from the real import below, and a
   // plugin marked stuck by the probe is refused there without being imported.
   if (config.probe && misses.length > 0) {

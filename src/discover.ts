@@ -7,7 +7,7 @@ import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import fg from 'fast-glob';
-import pMap from 'p-map';
+import { mapBounded } from './concurrency.js';
 import sjson from 'secure-json-parse';
 import { POISON } from './config.js';
 import { ExtensionError, describeThrown, toRejection } from './errors.js';
@@ -212,21 +212,17 @@ async function discoverRoot(root: string, cwd: string, withFiles: boolean): Prom
   }
   const usable = folders.filter((name) => !BAD_NAME.test(name));
   // Bounded, so 10,000 plugins do not mean 10,000 directory handles at once; results keep order.
-  const listed = await pMap(
-    usable,
-    async (name): Promise<{ entry: string | ExtensionError; listing?: FolderListing }> => {
-      const dir = path.join(root, name);
-      const listing = await listFolder(dir, withFiles);
-      if (!(listing instanceof Error)) return { entry: await entryOf(dir, listing.top, cwd), listing };
-      const denied = listing.code === 'EACCES' || listing.code === 'EPERM';
-      return {
-        entry: denied
-          ? new ExtensionError('PERMISSION_DENIED', { folder: toSource(cwd, dir), problem: describeThrown(listing) }, { cause: listing })
-          : new ExtensionError('ENTRY_NOT_FOUND', { folder: toSource(cwd, dir), tried: [`(the folder could not be read: ${listing.code ?? 'error'})`] }),
-      };
-    },
-    { concurrency: FS_CONCURRENCY },
-  );
+  const listed = await mapBounded(usable, FS_CONCURRENCY, async (name): Promise<{ entry: string | ExtensionError; listing?: FolderListing }> => {
+    const dir = path.join(root, name);
+    const listing = await listFolder(dir, withFiles);
+    if (!(listing instanceof Error)) return { entry: await entryOf(dir, listing.top, cwd), listing };
+    const denied = listing.code === 'EACCES' || listing.code === 'EPERM';
+    return {
+      entry: denied
+        ? new ExtensionError('PERMISSION_DENIED', { folder: toSource(cwd, dir), problem: describeThrown(listing) }, { cause: listing })
+        : new ExtensionError('ENTRY_NOT_FOUND', { folder: toSource(cwd, dir), tried: [`(the folder could not be read: ${listing.code ?? 'error'})`] }),
+    };
+  });
   const shared = withFiles ? { shared: await sharedFingerprint(root) } : {};
   usable.forEach((name, i) => {
     const dir = path.join(root, name);

@@ -7,7 +7,7 @@ import { realpath, stat } from 'node:fs/promises';
 import { register } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import pMap from 'p-map';
+import { mapBounded } from './concurrency.js';
 import { ExtensionError, describeThrown, isExtensionError, toRejection } from './errors.js';
 import type { PluginCandidate } from './discover.js';
 import { INTEGRITY_MARK } from './integrity.js';
@@ -259,7 +259,7 @@ export async function loadPlugin(candidate: PluginCandidate, options: LoadOption
  */
 export async function loadPlugins(candidates: readonly PluginCandidate[], options: LoadOptions = {}): Promise<LoadedPlugin[]> {
   const unique = options.unique === true ? candidates : await uniqueByRealPath(candidates);
-  return pMap(unique, (candidate) => loadPlugin(candidate, options), { concurrency: options.concurrency ?? DEFAULT_CONCURRENCY });
+  return mapBounded(unique, options.concurrency ?? DEFAULT_CONCURRENCY, (candidate) => loadPlugin(candidate, options));
 }
 
 /**

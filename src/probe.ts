@@ -10,7 +10,7 @@
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import pMap from 'p-map';
+import { mapBounded } from './concurrency.js';
 import type { PluginCandidate } from './discover.js';
 import { TYPESCRIPT_EXTENSIONS, markStuck } from './load.js';
 
@@ -55,14 +55,10 @@ function probeOne(candidate: PluginCandidate, timeoutMs: number): Promise<boolea
  */
 export async function probePlugins(candidates: readonly PluginCandidate[], timeoutMs: number, reload?: string): Promise<Set<string>> {
   const hung = new Set<string>();
-  await pMap(
-    candidates,
-    async (candidate) => {
-      if (await probeOne(candidate, timeoutMs)) return;
-      markStuck(candidate.entry, 'it did not finish in the worker probe: a synchronous loop or a hang', reload);
-      hung.add(candidate.entry);
-    },
-    { concurrency: availableParallelism() },
-  );
+  await mapBounded(candidates, availableParallelism(), async (candidate) => {
+    if (await probeOne(candidate, timeoutMs)) return;
+    markStuck(candidate.entry, 'it did not finish in the worker probe: a synchronous loop or a hang', reload);
+    hung.add(candidate.entry);
+  });
   return hung;
 }

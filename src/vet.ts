@@ -6,7 +6,7 @@
 import type { Stats } from 'node:fs';
 import { lstat, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import pMap from 'p-map';
+import { mapBounded } from './concurrency.js';
 import type { ResolvedConfig } from './config.js';
 import { FS_CONCURRENCY, type PluginCandidate } from './discover.js';
 import { describeThrown, ExtensionError, toRejection } from './errors.js';
@@ -113,18 +113,14 @@ export async function vet(candidates: readonly PluginCandidate[], config: Resolv
     return real;
   };
   // Bounded, so 10,000 plugins do not mean 10,000 open file handles at once; results keep order.
-  const results = await pMap(
-    candidates,
-    async (candidate): Promise<VettedCandidate | Rejection> => {
-      try {
-        return await vetOne(candidate, await rootOf(candidate.root), config, lock, logger);
-      } catch (thrown) {
-        const error = thrown instanceof ExtensionError ? thrown : fsRefusal(thrown, candidate, config.cwd);
-        return toRejection(candidate.source, error, [], error.code === 'VANISHED' ? 'warn' : 'error');
-      }
-    },
-    { concurrency: FS_CONCURRENCY },
-  );
+  const results = await mapBounded(candidates, FS_CONCURRENCY, async (candidate): Promise<VettedCandidate | Rejection> => {
+    try {
+      return await vetOne(candidate, await rootOf(candidate.root), config, lock, logger);
+    } catch (thrown) {
+      const error = thrown instanceof ExtensionError ? thrown : fsRefusal(thrown, candidate, config.cwd);
+      return toRejection(candidate.source, error, [], error.code === 'VANISHED' ? 'warn' : 'error');
+    }
+  });
   const plugins: VettedCandidate[] = [];
   const rejected: Rejection[] = [];
   for (const result of results) {
