@@ -125,11 +125,11 @@ const scenarios: Record<ErrorCode, () => Promise<Observed>> = {
     return { ...(await vet(plugins, makeConfig({ cwd: dir }), undefined, silentLogger)).rejected[0]!, where: 'plugins/esc' };
   },
   PERMISSION_DENIED: async () => {
-    // Root reads everything, so the loader runs as `nobody` on a folder it may not open.
+    // Root reads everything, so the loader runs without root's read-anything capabilities.
     const dir = await writeTree(await tempDir(), { 'package.json': '{}', 'plugins/locked/index.mjs': 'export default {};' });
     await chmod(dir, 0o755);
-    await chmod(path.join(dir, 'plugins/locked'), 0o700);
-    const run = await runCli(['check', '--json', '--no-cache', '--log-level', 'silent'], { cwd: dir, as: 'nobody' });
+    await chmod(path.join(dir, 'plugins/locked'), 0o000);
+    const run = await runCli(['check', '--json', '--no-cache', '--log-level', 'silent'], { cwd: dir, unprivileged: true });
     const doc = JSON.parse(run.stdout) as { rejected: Observed[] };
     return { ...doc.rejected[0]!, where: 'plugins/locked' };
   },

@@ -305,23 +305,24 @@ describe('an unreadable plugin folder', () => {
     });
     await chmod(path.join(dir, 'plugins', 'locked'), 0o000);
 
-    // As root every folder is readable, so the CLI runs as user nobody; any other user cannot read
-    // a mode-000 folder even when it owns it.
+    // As root every folder is readable, so the CLI runs without root's DAC override capabilities;
+    // then a mode-000 folder is unreadable even to its owner.
     const setpriv = '/usr/bin/setpriv';
     let prefix: string[] = [];
     let reason: string | undefined;
     if (process.getuid?.() === 0) {
-      prefix = [setpriv, '--reuid=nobody', '--regid=nogroup', '--clear-groups'];
+      // Keep uid 0 but drop root's read-anything capabilities: the checkout and temp dir stay reachable.
+      prefix = [setpriv, '--bounding-set=-dac_override,-dac_read_search'];
       if (!existsSync(setpriv)) reason = `${setpriv} does not exist`;
       else {
-        // nobody must be able to run node, load dist/ and node_modules, and read the temp dir (0755).
+        // Without the override, uid 0 must still run node, load dist/ and node_modules, and read the temp dir.
         const probe = await runWith(prefix, ['--version']);
-        if (probe.code !== 0) reason = `user nobody cannot run the CLI (${probe.stderr.trim() || probe.stdout.trim()})`;
+        if (probe.code !== 0) reason = `the CLI cannot run without DAC capabilities (${probe.stderr.trim() || probe.stdout.trim()})`;
         else {
           const readable = await new Promise<boolean>((resolve) => {
             execFile(setpriv, [...prefix.slice(1), 'test', '-r', path.join(dir, 'plugins', 'good', 'index.mjs')], (error) => resolve(error === null));
           });
-          if (!readable) reason = `user nobody cannot read the temp dir ${dir} (is TMPDIR private?)`;
+          if (!readable) reason = `the temp dir ${dir} is unreadable without DAC capabilities`;
         }
       }
     }
@@ -590,8 +591,8 @@ describe('a file-system error in one plugin refuses only that plugin', () => {
     });
     expect((await runCli(['lock', '--cwd', dir])).code).toBe(0);
     await chmod(dir, 0o755);
-    await chmod(path.join(dir, 'plugins/a/notes.txt'), 0o600);
-    const run = await runCli(['check', '--json', '--cwd', dir], { as: 'nobody' });
+    await chmod(path.join(dir, 'plugins/a/notes.txt'), 0o000);
+    const run = await runCli(['check', '--json', '--cwd', dir], { unprivileged: true });
     const doc = listDoc(run);
     expect(doc.rejected.map((r) => [r.code, r.source])).toEqual([['PERMISSION_DENIED', 'plugins/a/index.mjs']]);
     expect(doc.rejected[0]?.message).not.toContain(dir);

@@ -71,14 +71,21 @@ export interface CliResult {
 }
 
 /**
- * Run the built CLI with `args`; the environment is scrubbed of the variables the CLI reads.
- * `as: 'nobody'` runs it as an unprivileged user (root reads every file, so permission tests need it).
+ * Drop the capabilities that let root read any file, keeping uid 0. Permission tests need it (root
+ * reads even mode-000 folders), and unlike switching to `nobody` it still reaches a checkout or a
+ * temp dir that only root may enter.
  */
-export function runCli(args: string[], options: { cwd?: string; env?: Record<string, string>; as?: 'nobody' } = {}): Promise<CliResult> {
+export const WITHOUT_DAC = ['setpriv', '--bounding-set=-dac_override,-dac_read_search'];
+
+/**
+ * Run the built CLI with `args`; the environment is scrubbed of the variables the CLI reads.
+ * `unprivileged: true` runs it without root's file-reading override (see {@link WITHOUT_DAC}).
+ */
+export function runCli(args: string[], options: { cwd?: string; env?: Record<string, string>; unprivileged?: boolean } = {}): Promise<CliResult> {
   const env: Record<string, string | undefined> = { ...process.env, REQUEST_TYPE: undefined, USE_EXTENSIONS: undefined, EXTENSION_FALLBACK_ENABLED: undefined, LOG_LEVEL: undefined, ...options.env };
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
   const [command, commandArgs] =
-    options.as === 'nobody' ? ['setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, BIN, ...args]] : [process.execPath, [BIN, ...args]];
+    options.unprivileged === true ? [WITHOUT_DAC[0], [...WITHOUT_DAC.slice(1), process.execPath, BIN, ...args]] : [process.execPath, [BIN, ...args]];
   return new Promise((resolve) => {
     execFile(command as string, commandArgs as string[], { cwd: options.cwd ?? ROOT, env: env as NodeJS.ProcessEnv }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
