@@ -17,7 +17,6 @@ import {
   type ResolveOptions,
   type Selection,
 } from './resolve.js';
-import { closest } from './suggest.js';
 import { HandlerType, type SelectionSource, type Source } from './types.js';
 
 /** The two slots of a request type, by their short name. */

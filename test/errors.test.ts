@@ -51,7 +51,6 @@ const candidate = (scenario: string, folder: string) => {
   return { name: folder, root: path.dirname(dir), dir, entry, source: path.relative(ROOT, entry) };
 };
 
-const R = HandlerType.REGION_REQUEST_HANDLER;
 const I = HandlerType.IMAGE_REQUEST_HANDLER;
 const handler = (name: string, patch: object = {}) => ({ ...BUILTIN_HANDLERS.region, name, source: `plugins/${name}/index.mjs`, ...patch });
 const selection = (region: object, image: object = BUILTIN_HANDLERS.image): Selection =>

@@ -8,20 +8,9 @@ import path from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import type { ListDocument } from '../src/cli-output.js';
-import { isExtensionError } from '../src/errors.js';
 import { className, scaffoldPlugin } from '../src/scaffold.js';
 import { consumerPackageJson, linkModules, runVitest } from './helpers/consumer.js';
-import { runCli, tempDir, writeTree } from './helpers/index.js';
-
-async function codeOf(run: () => Promise<unknown>): Promise<string> {
-  try {
-    await run();
-  } catch (error) {
-    if (isExtensionError(error)) return error.code;
-    throw error;
-  }
-  throw new Error('expected an ExtensionError');
-}
+import { codeOf, runCli, tempDir, writeTree } from './helpers/index.js';
 
 describe('scaffoldPlugin', () => {
   it('writes index.ts, README.md and <name>.test.ts under <dir>/<name>, returning paths relative to cwd', async () => {

@@ -10,7 +10,7 @@ import { loadExtensions } from '../src/extensions.js';
 import type { Feature, TileRequest } from '../src/handlers/types.js';
 import { buildHandlers, captureLogs, expectCompletePair, fakeModelInvoker, loadPluginFolder } from '../src/testing.js';
 import { HandlerType } from '../src/types.js';
-import { ROOT, pairPlugin, tempDir, writeTree } from './helpers/index.js';
+import { ROOT, codeOf, pairPlugin, tempDir, writeTree } from './helpers/index.js';
 
 const DIST = path.join(ROOT, 'dist', 'index.js');
 const point = (x: number, y: number): Feature => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [x, y] }, properties: null });
@@ -35,16 +35,6 @@ export default [
   { requestType: 'rec', handlerType: 'IMAGE_REQUEST_HANDLER', name: 'rec-image', handler: Image },
 ];
 `;
-
-async function codeOf(run: () => unknown): Promise<string> {
-  try {
-    await run();
-  } catch (error) {
-    if (isExtensionError(error)) return error.code;
-    throw error;
-  }
-  throw new Error('expected an ExtensionError');
-}
 
 describe('loadPluginFolder', () => {
   it('loads just that folder into a fresh registry without built-ins; sources are relative to cwd', async () => {

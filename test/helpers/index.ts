@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 import type { Logger } from '../../src/index.js';
+import { isExtensionError } from '../../src/errors.js';
 
 /** The repository root. */
 export const ROOT = path.resolve(fileURLToPath(import.meta.url), '../../..');
@@ -125,4 +126,15 @@ export function makeConfig(patch: Partial<import('../../src/config.js').Resolved
     lockFile: path.join(ROOT, 'osml-extensions.lock.json'),
     ...patch,
   };
+}
+
+/** The code of the ExtensionError that `run` throws (or rejects with); fails if it throws nothing or something else. */
+export async function codeOf(run: () => unknown): Promise<string> {
+  try {
+    await run();
+  } catch (error) {
+    if (isExtensionError(error)) return error.code;
+    throw error;
+  }
+  throw new Error('expected an ExtensionError');
 }
