@@ -183,6 +183,9 @@ function formatSlot(e: Explanation, slot: SlotName, style: Style): string[] {
   const label = (text: string, paint: (t: string) => string): string => paint(`[${text}]`.padEnd(LABEL_WIDTH));
   const indent = ' '.repeat(LABEL_WIDTH + 3);
   if (s.winner === null) lines.push(`  ${label('none', style.red)} ${why}`);
+  // When no pair was chosen (a refused plugin declared the type, say), the holder of the slot
+  // did not win anything: it only holds the slot.
+  else if (e.status === 'failed') lines.push(`  ${label('holds', style.yellow)} ${s.winner.name}  ${s.winner.source}`, `${indent}holds the slot, but no pair was chosen (see the result below)`);
   else lines.push(`  ${label('winner', style.green)} ${s.winner.name}  ${s.winner.source}`, `${indent}${s.winner.reason}`);
   const others = s.candidates.filter((c) => c.status === 'other-request-type');
   for (const c of s.candidates) {

@@ -678,3 +678,13 @@ describe('stdout belongs to the result', () => {
     expect(run.stderr).toContain('debug: chatty loaded');
   });
 });
+
+describe('explain when no pair is chosen', () => {
+  it('shows the slot holders as holding, not winning', async () => {
+    const run = await runCli(['explain', '--request-type', 'shared', '--cwd', fixture('error-duplicate-slot'), '--log-level', 'silent']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('[holds]');
+    expect(run.stdout).not.toContain('[winner]');
+    expect(run.stdout).toContain('SELECTED_PLUGIN_REFUSED');
+  });
+});
