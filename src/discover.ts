@@ -46,6 +46,11 @@ export interface FileStat {
   mtimeMs: number;
   /** Changes on every write, and cannot be set back (unlike mtime). */
   ctimeMs: number;
+  /** Mode and owner, so vetting can reuse this stat for a plain (non-symlink) entry. */
+  mode?: number;
+  uid?: number;
+  /** True for a symlink, false for a plain file, absent when unknown (below the top level). */
+  link?: boolean;
 }
 
 /** What discovery found: candidates in deterministic order, and folders it had to refuse. */
@@ -128,6 +133,8 @@ async function statAll(dir: string, files: FileStat[]): Promise<void> {
       file.size = info.size;
       file.mtimeMs = info.mtimeMs;
       file.ctimeMs = info.ctimeMs;
+      file.mode = info.mode;
+      file.uid = info.uid;
     }),
   );
 }
@@ -170,9 +177,11 @@ async function listFolder(dir: string, withFiles: boolean): Promise<FolderListin
   }
   const top = new Set<string>();
   const dotFiles: string[] = [];
+  const links = new Set<string>();
   let nested = false;
   for (const entry of entries) {
     const file = entry.isFile() || entry.isSymbolicLink();
+    if (entry.isSymbolicLink()) links.add(entry.name);
     if (entry.name.startsWith('.')) {
       // Never an entry, but still part of the fingerprint: a plugin may import ./.generated/x.mjs.
       if (file) dotFiles.push(entry.name);
@@ -182,7 +191,7 @@ async function listFolder(dir: string, withFiles: boolean): Promise<FolderListin
   }
   if (!withFiles) return { top, all: [] };
   const names = nested ? await listAll(dir) : [...top, ...dotFiles];
-  const all = names.sort(byCodePoint).map((name) => ({ path: name, size: -1, mtimeMs: -1, ctimeMs: -1 }));
+  const all: FileStat[] = names.sort(byCodePoint).map((name) => ({ path: name, size: -1, mtimeMs: -1, ctimeMs: -1, ...(name.includes('/') ? {} : { link: links.has(name) }) }));
   await statAll(dir, all);
   return { top, all };
 }

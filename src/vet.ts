@@ -3,7 +3,6 @@
  * root (by real path), entry size, OpenSSH-style ownership and modes, and the lock file's pins.
  * A refused plugin is never imported; the others go on.
  */
-import type { Stats } from 'node:fs';
 import { lstat, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { mapBounded } from './concurrency.js';
@@ -39,8 +38,8 @@ function insecurity(mode: number, owner: number, isDir: boolean): string | undef
 }
 
 /** Check the entry (already stat'ed) and every folder between it and its plugin root; throws INSECURE_PERMISSIONS. */
-async function checkPermissions(candidate: PluginCandidate, realRoot: string, realEntry: string, entryInfo: Stats, cwd: string): Promise<void> {
-  const check = (p: string, info: Stats): void => {
+async function checkPermissions(candidate: PluginCandidate, realRoot: string, realEntry: string, entryInfo: FileFacts, cwd: string): Promise<void> {
+  const check = (p: string, info: FileFacts): void => {
     const problem = insecurity(info.mode, info.uid, info.isDirectory());
     if (problem !== undefined) {
       throw new ExtensionError('INSECURE_PERMISSIONS', { file: candidate.source, path: toSource(cwd, p), mode: (info.mode & 0o7777).toString(8).padStart(4, '0'), owner: info.uid, problem });
@@ -50,15 +49,30 @@ async function checkPermissions(candidate: PluginCandidate, realRoot: string, re
   for (let dir = path.dirname(realEntry); dir !== realRoot && isInside(realRoot, dir); dir = path.dirname(dir)) check(dir, await stat(dir));
 }
 
+/** What vetting needs to know about a file: its size, mode and owner. */
+interface FileFacts {
+  size: number;
+  mode: number;
+  uid: number;
+  isDirectory(): boolean;
+}
+
 /**
  * The entry's real path and stats. The common case, a plain file directly in its folder, costs
- * one lstat: its real path is then the folder's (see below) plus its name. Anything else (a
- * symlink, a package.json entry in a subfolder) is resolved with realpath.
+ * one lstat (none when discovery already stat'ed it for the cache): its real path is then the
+ * folder's (see below) plus its name. Anything else (a symlink, a package.json entry in a
+ * subfolder) is resolved with realpath.
  */
-async function resolveEntry(candidate: PluginCandidate, realDir: string): Promise<{ realEntry: string; info: Stats }> {
+async function resolveEntry(candidate: PluginCandidate, realDir: string): Promise<{ realEntry: string; info: FileFacts }> {
   if (path.dirname(candidate.entry) === candidate.dir) {
+    const name = path.basename(candidate.entry);
+    const known = candidate.files?.find((f) => f.path === name);
+    if (known !== undefined && known.link === false && known.size >= 0 && known.mode !== undefined && known.uid !== undefined) {
+      const { size, mode, uid } = known;
+      return { realEntry: path.join(realDir, name), info: { size, mode, uid, isDirectory: () => false } };
+    }
     const info = await lstat(candidate.entry);
-    if (!info.isSymbolicLink()) return { realEntry: path.join(realDir, path.basename(candidate.entry)), info };
+    if (!info.isSymbolicLink()) return { realEntry: path.join(realDir, name), info };
   }
   const realEntry = await realpath(candidate.entry);
   return { realEntry, info: await stat(realEntry) };
@@ -71,7 +85,7 @@ async function vetOne(candidate: PluginCandidate, realRoot: string, config: Reso
   // the root's real path plus its name: no system call needed.
   const realDir = path.join(realRoot, candidate.name);
   let realEntry: string;
-  let info: Stats;
+  let info: FileFacts;
   try {
     ({ realEntry, info } = await resolveEntry(candidate, realDir));
   } catch (error) {

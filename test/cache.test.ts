@@ -3,7 +3,7 @@
  * importing unchanged plugins, and must never serve a stale entry.
  */
 import { existsSync } from 'node:fs';
-import { readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadExtensions, type Extensions } from '../src/extensions.js';
@@ -245,5 +245,26 @@ describe('manifest cache: inputs outside the entry', () => {
     const rejection = fromSub.rejected.find((r) => r.code === 'MANIFEST_INVALID');
     expect(rejection?.source).toBe('../plugins/bad/index.mjs');
     expect(rejection?.message).toContain('../plugins/bad/index.mjs');
+  });
+});
+
+describe('manifest cache: vetting still holds', () => {
+  it('refuses a world-writable or oversized entry on a warm cache too (stats reused from discovery)', async () => {
+    const dir = await project({ 'plugins/open/index.mjs': pairPlugin('open_type'), 'plugins/ok/index.mjs': pairPlugin('ok_type') });
+    expect((await boot(dir)).registry.isComplete('open_type')).toBe(true);
+    await chmod(path.join(dir, 'plugins/open/index.mjs'), 0o666);
+    const warm = await boot(dir);
+    expect(warm.rejected.map((r) => [r.code, r.source])).toEqual([['INSECURE_PERMISSIONS', 'plugins/open/index.mjs']]);
+    expect(warm.registry.isComplete('ok_type')).toBe(true);
+    await chmod(path.join(dir, 'plugins/open/index.mjs'), 0o644);
+    const big = await project({ 'osml-extensions.config.json': '{"maxEntryBytes": 100}', 'plugins/p/index.mjs': pairPlugin('p_type') });
+    expect((await boot(big)).rejected.map((r) => r.code)).toEqual(['ENTRY_TOO_LARGE']);
+    expect((await boot(big)).rejected.map((r) => r.code)).toEqual(['ENTRY_TOO_LARGE']);
+  });
+
+  it('still resolves a symlinked entry through realpath when the cache is on', async () => {
+    const dir = await project({ 'outside/x.mjs': pairPlugin('x_type'), 'plugins/p/.keep': '' });
+    await symlink(path.join(dir, 'outside/x.mjs'), path.join(dir, 'plugins/p/index.mjs'));
+    expect((await boot(dir)).rejected.map((r) => r.code)).toEqual(['PATH_ESCAPE']);
   });
 });
