@@ -15,8 +15,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { z } from 'zod';
 import type { FileStat, PluginCandidate } from './discover.js';
-import { ERROR_CODES, ExtensionError, toRejection, type ErrorCode } from './errors.js';
-import { handlerOptionsSchema } from './manifest.js';
+import { ExtensionError, toRejection, type ErrorCode } from './errors.js';
 import type { HandlerInfo } from './registry.js';
 import type { Logger, Rejection } from './types.js';
 
@@ -31,18 +30,20 @@ const RACY_MS = 2000;
  */
 const CACHEABLE = new Set<ErrorCode>(['MANIFEST_MISSING', 'MANIFEST_INVALID']);
 
-const rejectionSchema = z.object({ code: z.enum(ERROR_CODES.map((e) => e.code) as [ErrorCode, ...ErrorCode[]]), params: z.record(z.string(), z.unknown()), requestTypes: z.array(z.string()) });
-const entrySchema = z.object({
+/**
+ * One cached plugin. Not a zod schema: entries are validated when recorded and the file is
+ * trusted by its checksum, so a schema here would only be built at start-up and never used.
+ */
+interface Entry {
   /** The plugin's `source` when recorded: cached messages are rewritten for today's working directory. */
-  source: z.string(),
+  source: string;
   /** Fingerprint of the root's shared `_*` folders, which plugins import by relative path. */
-  shared: z.string(),
-  files: z.array(z.tuple([z.string(), z.number(), z.number(), z.number()])),
-  hash: z.string(),
-  manifests: z.array(handlerOptionsSchema),
-  rejected: z.array(rejectionSchema),
-});
-type Entry = z.infer<typeof entrySchema>;
+  shared: string;
+  files: [path: string, size: number, mtimeMs: number, ctimeMs: number][];
+  hash: string;
+  manifests: HandlerInfo[];
+  rejected: { code: ErrorCode; params: Record<string, unknown>; requestTypes: string[] }[];
+}
 /** The first line of the file; the rest is the JSON array of [entry path, Entry] pairs. */
 const headerSchema = z.object({ format: z.literal(FORMAT), tool: z.literal(TOOL), writtenAt: z.number(), sha256: z.string() });
 
@@ -139,7 +140,7 @@ export class ManifestCache {
         const params = Object.fromEntries(Object.entries(r.params).map(([key, value]) => [key, here(value)]));
         return toRejection(candidate.source, new ExtensionError(r.code, params as never), r.requestTypes);
       });
-      return { manifests: entry.manifests as HandlerInfo[], rejected };
+      return { manifests: entry.manifests, rejected };
     } catch {
       return undefined;
     }
