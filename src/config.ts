@@ -6,11 +6,11 @@ import path from 'node:path';
 import { cosmiconfig } from 'cosmiconfig';
 import sjson from 'secure-json-parse';
 import { z } from 'zod';
-import { ExtensionError, describeThrown } from './errors.js';
-import { formatIssues } from './format-issues.js';
-import { HANDLER_NAME_PATTERN, requestTypeSchema } from './manifest.js';
-import { toSource } from './paths.js';
-import { LOG_LEVELS, type LogLevel } from './types.js';
+import { ExtensionError, describeThrown } from './shared/errors.js';
+import { formatIssues } from './shared/format-issues.js';
+import { HANDLER_NAME_PATTERN, requestTypeSchema } from './plugin/manifest.js';
+import { toSource } from './shared/paths.js';
+import { LOG_LEVELS, type LogLevel } from './shared/types.js';
 
 /** The cosmiconfig module name: `.osml-extensionsrc*`, `osml-extensions.config.*`, `package.json#osml-extensions`. */
 export const MODULE_NAME = 'osml-extensions';

@@ -5,21 +5,21 @@
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { BUILTIN_HANDLERS } from './builtins.js';
+import { BUILTIN_HANDLERS } from './plugin/builtins.js';
 import { loadConfig } from './config.js';
-import { discover, type PluginCandidate } from './discover.js';
-import { ExtensionError, isExtensionError, toRejection } from './errors.js';
+import { discover, type PluginCandidate } from './boot/discover.js';
+import { ExtensionError, isExtensionError, toRejection } from './shared/errors.js';
 import type { Feature, FeatureCollection, ImageRequest, ModelInvoker, RegionProcessor, TileRequest } from './handlers/types.js';
-import { instantiate, type HandlerPair } from './instantiate.js';
-import { Lock } from './integrity.js';
-import { loadPlugin } from './load.js';
-import { silentLogger } from './log.js';
-import { toSource } from './paths.js';
-import { Registry, toRegistered, type RegisteredHandler } from './registry.js';
-import type { Selection } from './resolve.js';
-import { closest } from './suggest.js';
-import { HandlerType, type Deps, type Logger, type Rejection } from './types.js';
-import { vet } from './vet.js';
+import { instantiate, type HandlerPair } from './select/instantiate.js';
+import { Lock } from './boot/lock.js';
+import { loadPlugin } from './boot/load.js';
+import { silentLogger } from './cli/log.js';
+import { toSource } from './shared/paths.js';
+import { Registry, toRegistered, type RegisteredHandler } from './plugin/registry.js';
+import type { Selection } from './select/resolve.js';
+import { closest } from './shared/suggest.js';
+import { HandlerType, type Deps, type Logger, type Rejection } from './shared/types.js';
+import { vet } from './boot/vet.js';
 
 /** One plugin folder, loaded on its own: what {@link loadPluginFolder} returns. */
 export interface PluginFolder {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, type ConfigOptions, type ResolvedConfig } from '../src/config.js';
-import { ExtensionError } from '../src/errors.js';
+import { ExtensionError } from '../src/shared/errors.js';
 import { tempDir, writeTree } from './helpers/index.js';
 
 /** A temp project: a `package.json` (so the 'project' search stops here) plus `files`. */

@@ -12,7 +12,7 @@ import { mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ListDocument } from '../src/cli-output.js';
+import type { ListDocument } from '../src/cli/output.js';
 import { consumerPackageJson, linkModules, run, runVitest } from './helpers/consumer.js';
 import { ROOT, writeTree } from './helpers/index.js';
 

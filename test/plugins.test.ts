@@ -9,8 +9,8 @@ import path from 'node:path';
 import { createJiti } from 'jiti';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Bounds, FeatureCollection, RegionRequest } from '../src/handlers/types.js';
-import { attachedManifest, validateManifest } from '../src/manifest.js';
-import { HandlerType } from '../src/types.js';
+import { attachedManifest, validateManifest } from '../src/plugin/manifest.js';
+import { HandlerType } from '../src/shared/types.js';
 import { ROOT } from './helpers/index.js';
 
 type SmModule = typeof import('../plugins/sm-endpoint/index.js');

@@ -9,9 +9,9 @@ import fc from 'fast-check';
 import sjson from 'secure-json-parse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POISON, configSchema, loadConfig } from '../src/config.js';
-import { isExtensionError } from '../src/errors.js';
-import { formatIssues } from '../src/format-issues.js';
-import { HANDLER_NAME_PATTERN, REQUEST_TYPE_PATTERN, validateManifest } from '../src/manifest.js';
+import { isExtensionError } from '../src/shared/errors.js';
+import { formatIssues } from '../src/shared/format-issues.js';
+import { HANDLER_NAME_PATTERN, REQUEST_TYPE_PATTERN, validateManifest } from '../src/plugin/manifest.js';
 import { tempDir } from './helpers/index.js';
 
 const FILE = 'plugins/generated/index.mjs';

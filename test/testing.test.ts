@@ -5,11 +5,11 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isExtensionError } from '../src/errors.js';
-import { loadExtensions } from '../src/extensions.js';
+import { isExtensionError } from '../src/shared/errors.js';
+import { loadExtensions } from '../src/host/extensions.js';
 import type { Feature, TileRequest } from '../src/handlers/types.js';
 import { buildHandlers, captureLogs, expectCompletePair, fakeModelInvoker, loadPluginFolder } from '../src/testing.js';
-import { HandlerType } from '../src/types.js';
+import { HandlerType } from '../src/shared/types.js';
 import { ROOT, codeOf, pairPlugin, tempDir, writeTree } from './helpers/index.js';
 
 const DIST = path.join(ROOT, 'dist', 'index.js');

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 import type { Logger } from '../../src/index.js';
-import { isExtensionError } from '../../src/errors.js';
+import { isExtensionError } from '../../src/shared/errors.js';
 
 /** The repository root. */
 export const ROOT = path.resolve(fileURLToPath(import.meta.url), '../../..');

@@ -1,0 +1,278 @@
+/**
+ * Loading: import each discovered entry and collect the manifests it offers — `default` (one
+ * manifest or an array), `manifest`, `manifests`, and every exported class decorated with
+ * `registerHandler` — then validate each one. One bad plugin never stops the others.
+ */
+import { realpath, stat } from 'node:fs/promises';
+import { register } from 'node:module';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { mapBounded } from '../shared/concurrency.js';
+import { ExtensionError, describeThrown, isExtensionError, toRejection } from '../shared/errors.js';
+import type { PluginCandidate } from './discover.js';
+import { INTEGRITY_MARK } from './lock.js';
+import { relativePaths } from '../shared/paths.js';
+import { attachedManifest, validateManifest, type Manifest } from '../plugin/manifest.js';
+import type { Rejection } from '../shared/types.js';
+
+/** Entry extensions loaded through jiti (TypeScript without a build step); the rest use `import()`. */
+export const TYPESCRIPT_EXTENSIONS = ['.ts', '.mts', '.cts'] as const;
+
+const RELOAD_PARAM = 'osml-reload';
+/**
+ * A module resolve hook that carries the reload generation from a module to the files it imports
+ * by relative path, so a reload re-evaluates a plugin's own helper files, not only its entry.
+ * Packages (bare specifiers) are shared across generations.
+ */
+const RELOAD_HOOK = `export async function resolve(specifier, context, next) {
+  const result = await next(specifier, context);
+  const parent = context.parentURL;
+  if (parent === undefined || !(specifier.startsWith('./') || specifier.startsWith('../')) || !result.url.startsWith('file:')) return result;
+  const generation = new URL(parent).searchParams.get('${RELOAD_PARAM}');
+  if (generation === null) return result;
+  const url = new URL(result.url);
+  url.searchParams.set('${RELOAD_PARAM}', generation);
+  return { ...result, url: url.href };
+}`;
+let reloadHookRegistered = false;
+function registerReloadHook(): void {
+  if (reloadHookRegistered) return;
+  reloadHookRegistered = true;
+  register(`data:text/javascript,${encodeURIComponent(RELOAD_HOOK)}`);
+}
+
+type Jiti = { import(id: string): Promise<unknown> };
+const jitis = new Map<string, Promise<Jiti>>();
+
+/** Options for {@link loadPlugin} and {@link loadPlugins}. */
+export interface LoadOptions {
+  /**
+   * Import a fresh copy of each module instead of Node's cached one (used by live reload).
+   * Node cannot unload ES modules: every distinct value keeps one more copy in memory.
+   */
+  reload?: string;
+  /** How many entries are imported at once; registration order is unaffected. @default 64 */
+  concurrency?: number;
+  /** An import taking longer fails with IMPORT_TIMEOUT. @default 10000 */
+  timeoutMs?: number;
+  /** The caller already dropped duplicate real paths (skips resolving them again). @default false */
+  unique?: boolean;
+  /** Working directory: absolute paths in import errors are shown relative to it. */
+  cwd?: string;
+}
+
+/**
+ * Import an entry: natively, or through jiti for TypeScript (one instance per reload generation,
+ * created on first use so that JavaScript-only boots never load jiti).
+ */
+function importEntry(entry: string, reload: string | undefined): Promise<unknown> {
+  if (!TYPESCRIPT_EXTENSIONS.some((ext) => entry.endsWith(ext))) {
+    const url = pathToFileURL(entry);
+    if (reload !== undefined) {
+      registerReloadHook();
+      url.searchParams.set(RELOAD_PARAM, reload);
+    }
+    return import(url.href);
+  }
+  const key = reload ?? '';
+  let jiti = jitis.get(key);
+  if (jiti === undefined) {
+    // interopDefault off: the loader needs the module namespace exactly as the plugin wrote it.
+    jiti = import('jiti').then(({ createJiti }) => createJiti(import.meta.url, { interopDefault: false, moduleCache: reload === undefined }));
+    jitis.set(key, jiti);
+  }
+  return jiti.then((j) => j.import(entry));
+}
+
+/** What one plugin entry yielded. */
+export interface LoadedPlugin {
+  candidate: PluginCandidate;
+  /** Valid manifests, in export order. */
+  manifests: Manifest[];
+  /** Problems with this plugin (import failure, missing or invalid manifests). */
+  rejected: Rejection[];
+  /** Wall time of the `import()`, in milliseconds. */
+  importMs: number;
+}
+
+/** A manifest-like value found among a module's exports, with a label for error messages. */
+interface Offered {
+  value: unknown;
+  label: string;
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+/**
+ * Imports in flight at once. Node's loader overlaps file reads and compiles well past 16 at a
+ * time; the bound keeps memory flat and keeps a long queue from eating into each import's timeout.
+ */
+const DEFAULT_CONCURRENCY = 64;
+/** Thrown (internally) when an import outlives its timeout. */
+const TIMED_OUT = Symbol('import timed out');
+/**
+ * Entries whose import never settled. A module stuck in top-level await stays stuck in Node's
+ * module map, so importing it again would only hang again: it is refused at once instead.
+ */
+const stuck = new Map<string, string>();
+
+/**
+ * A stuck module stays stuck only for its own URL: a reload generation imports a fresh copy (the
+ * file may have been fixed), so the key includes it.
+ */
+const stuckKey = (entry: string, reload: string | undefined): string => (reload === undefined ? entry : `${entry}?${reload}`);
+
+/** Never import this entry in this process (the probe saw it hang). */
+export function markStuck(entry: string, how: string, reload?: string): void {
+  stuck.set(stuckKey(entry, reload), how);
+}
+
+async function importWithTimeout(entry: string, options: LoadOptions): Promise<unknown> {
+  const key = stuckKey(entry, options.reload);
+  if (stuck.has(key)) throw TIMED_OUT;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(TIMED_OUT), options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([importEntry(entry, options.reload), timeout]);
+  } catch (error) {
+    if (error === TIMED_OUT && !stuck.has(key)) stuck.set(key, 'its top level never settled');
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The ExtensionError for an import that threw (or never finished). */
+async function importFailure(cause: unknown, candidate: PluginCandidate, timeoutMs: number, cwd: string | undefined, reload: string | undefined): Promise<ExtensionError> {
+  const { source, entry } = candidate;
+  if (cause === TIMED_OUT) return new ExtensionError('IMPORT_TIMEOUT', { file: source, timeoutMs, how: stuck.get(stuckKey(entry, reload)) ?? 'its top level never settled' });
+  // registerHandler validates at class definition, i.e. during import: keep its code, add the file.
+  if (isExtensionError(cause, 'MANIFEST_INVALID')) return new ExtensionError('MANIFEST_INVALID', { ...cause.params, file: `${source} (${cause.params.file})` }, { cause });
+  const reason = describeThrown(cause);
+  const integrity = INTEGRITY_MARK.exec(reason);
+  if (integrity !== null) {
+    return new ExtensionError('INTEGRITY_MISMATCH', { file: source, expected: (integrity[1] ?? '').slice(0, 19), actual: (integrity[2] ?? '').slice(0, 19), detail: 'a file changed after it was verified' }, { cause });
+  }
+  if ((await stat(entry).catch((e: NodeJS.ErrnoException) => e.code)) === 'ENOENT') return new ExtensionError('VANISHED', { file: source }, { cause });
+  return new ExtensionError('IMPORT_FAILED', { file: source, reason: oneLine(reason, entry, source, cwd) }, { cause });
+}
+
+/** A reason on one line, with the entry shown as its source and other paths relative to `cwd`. */
+function oneLine(reason: string, entry: string, source: string, cwd: string | undefined): string {
+  const named = reason.split(entry).join(source);
+  return (cwd === undefined ? named : relativePaths(named, cwd)).replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/** Read `requestType` from a value that failed validation, without trusting it. */
+function declaredRequestType(value: unknown): string[] {
+  try {
+    const declared = isPlainObject(value) || typeof value === 'function' ? (value as { requestType?: unknown }).requestType : undefined;
+    return typeof declared === 'string' ? [declared] : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Stands in for a `manifests` export that is not an array: never valid, whatever it holds. */
+const NOT_AN_ARRAY = Symbol('manifests must be an array');
+
+/** Everything a module namespace offers as a manifest. */
+function collect(ns: Record<string, unknown>): Offered[] {
+  // A CommonJS plugin's `module.exports = { manifests }` arrives as `default`.
+  const cjs = isPlainObject(ns['default']) && !('requestType' in ns['default']) && ('manifest' in ns['default'] || 'manifests' in ns['default']);
+  const exports = cjs ? { ...(ns['default'] as Record<string, unknown>), ...ns, default: undefined } : ns;
+
+  const offered: Offered[] = [];
+  const addAll = (value: unknown, label: string): void => {
+    if (Array.isArray(value)) value.forEach((item, i) => offered.push({ value: item, label: `${label}[${i}]` }));
+    else offered.push({ value, label });
+  };
+  if (exports['default'] !== undefined && attachedManifest(exports['default']) === undefined) addAll(exports['default'], 'default export');
+  if (exports['manifest'] !== undefined) offered.push({ value: exports['manifest'], label: 'export "manifest"' });
+  if (exports['manifests'] !== undefined) {
+    if (Array.isArray(exports['manifests'])) addAll(exports['manifests'], 'export "manifests"');
+    else offered.push({ value: NOT_AN_ARRAY, label: 'export "manifests"' });
+  }
+
+  // Decorated classes: once each, and not again when a manifest object already names the class.
+  const seen = new Set<unknown>(offered.map((o) => (isPlainObject(o.value) ? o.value['handler'] : undefined)));
+  for (const name of Object.keys(exports)) {
+    const value = exports[name];
+    if (typeof value !== 'function') continue;
+    const attached = attachedManifest(value);
+    if (attached === undefined || seen.has(value)) continue;
+    seen.add(value);
+    offered.push({ value: { ...attached, handler: value }, label: `class ${name === 'default' ? 'default export' : name}` });
+  }
+  return offered;
+}
+
+/**
+ * Import one plugin entry and validate what it exports. Never throws: every problem becomes a
+ * {@link Rejection} naming the file.
+ */
+export async function loadPlugin(candidate: PluginCandidate, options: LoadOptions = {}): Promise<LoadedPlugin> {
+  const { source } = candidate;
+  const started = performance.now();
+  let ns: Record<string, unknown>;
+  try {
+    ns = (await importWithTimeout(candidate.entry, options)) as Record<string, unknown>;
+  } catch (cause) {
+    const error = await importFailure(cause, candidate, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, options.cwd, options.reload);
+    return { candidate, manifests: [], rejected: [toRejection(source, error, [], error.code === 'VANISHED' ? 'warn' : 'error')], importMs: performance.now() - started };
+  }
+  const importMs = performance.now() - started;
+
+  let offered: Offered[];
+  try {
+    offered = collect(ns);
+  } catch (cause) {
+    // A throwing getter or Proxy trap on an export: refuse this plugin, never the boot.
+    const error = new ExtensionError('MANIFEST_INVALID', { file: source, problems: [`(exports): reading the exports threw (${describeThrown(cause)})`] }, { cause });
+    return { candidate, manifests: [], rejected: [toRejection(source, error)], importMs };
+  }
+  if (offered.length === 0) {
+    const error = new ExtensionError('MANIFEST_MISSING', { file: source, exports: Object.keys(ns) });
+    return { candidate, manifests: [], rejected: [toRejection(source, error)], importMs };
+  }
+  const manifests: Manifest[] = [];
+  const rejected: Rejection[] = [];
+  for (const { value, label } of offered) {
+    try {
+      if (value === NOT_AN_ARRAY) throw new ExtensionError('MANIFEST_INVALID', { file: `${source} (${label})`, problems: ['manifests: must be an array of manifests'] });
+      manifests.push(validateManifest(value, `${source} (${label})`));
+    } catch (error) {
+      if (!isExtensionError(error)) throw error;
+      rejected.push(toRejection(source, error, declaredRequestType(value)));
+    }
+  }
+  return { candidate, manifests, rejected, importMs };
+}
+
+/**
+ * Load many plugins with bounded concurrency; results keep the candidates' order so that
+ * registration stays deterministic. The same real file reached twice is loaded once.
+ */
+export async function loadPlugins(candidates: readonly PluginCandidate[], options: LoadOptions = {}): Promise<LoadedPlugin[]> {
+  const unique = options.unique === true ? candidates : await uniqueByRealPath(candidates);
+  return mapBounded(unique, options.concurrency ?? DEFAULT_CONCURRENCY, (candidate) => loadPlugin(candidate, options));
+}
+
+/**
+ * Drop candidates whose entry is the same real file as an earlier one (symlinks, overlapping
+ * roots). Uses the real path vetting already found, and resolves it only where missing.
+ */
+export async function uniqueByRealPath(candidates: readonly (PluginCandidate & { realEntry?: string })[]): Promise<PluginCandidate[]> {
+  const realPaths = await Promise.all(candidates.map((c) => c.realEntry ?? realpath(c.entry).catch(() => c.entry)));
+  const seen = new Set<string>();
+  return candidates.filter((_, i) => {
+    const real = realPaths[i] ?? '';
+    if (seen.has(real)) return false;
+    seen.add(real);
+    return true;
+  });
+}

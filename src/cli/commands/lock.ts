@@ -1,0 +1,30 @@
+/**
+ * `lock`: pin every plugin folder's content in osml-extensions.lock.json. Runs no plugin code.
+ */
+import { discover } from '../../boot/discover.js';
+import { writeLock } from '../../boot/lock.js';
+import { toSource } from '../../shared/paths.js';
+import type { Command } from './command.js';
+
+/** `osml-extensions lock`. */
+export const lock: Command = {
+  name: 'lock',
+  summary: 'Pin every plugin folder (sha512 over its files) in osml-extensions.lock.json',
+  usage: 'lock [--json]',
+  examples: ['osml-extensions lock', 'osml-extensions check   # then refuses any plugin that drifted from its pin'],
+  options: {},
+  optionHelp: {},
+  async run(ctx) {
+    const config = await ctx.loadConfig();
+    // Discovery imports nothing, so pinning never runs the code it pins.
+    const { plugins } = await discover({ roots: config.pluginDirs, cwd: config.cwd, rootsNamed: config.pluginDirsNamed });
+    const pins = await writeLock(config, plugins);
+    const lockFile = toSource(config.cwd, config.lockFile);
+    if (ctx.values['json'] === true) {
+      ctx.stdout(`${JSON.stringify({ lockFile, plugins: pins.map((p) => ({ folder: p.folder, integrity: p.integrity })) })}\n`);
+    } else {
+      ctx.stdout(`${pins.map((p) => `pinned ${p.folder}  ${p.integrity.slice(0, 19)}…  (${p.files.length} files)`).join('\n')}${pins.length > 0 ? '\n' : ''}wrote ${lockFile} (${pins.length} plugins)\n`);
+    }
+    return 0;
+  },
+};

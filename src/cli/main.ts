@@ -1,0 +1,194 @@
+/**
+ * The `osml-extensions` command: argv → library calls → output and exit code. The only place
+ * that decides exit codes (0 ok, 1 failure, 2 usage). Logs go to stderr; stdout holds results,
+ * and with `--json` exactly one JSON document. Each command lives in src/commands/.
+ */
+import { PACKAGE_VERSION } from '../shared/version.js';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { explain } from './commands/explain.js';
+import { check, list } from './commands/list.js';
+import { resolve, start } from './commands/resolve.js';
+import { init } from './commands/init.js';
+import { schema } from './commands/schema.js';
+import { lock } from './commands/lock.js';
+import { GLOBAL_OPTIONS, stringOption, type Command, type CommandContext, type OptionValues } from './commands/command.js';
+import { loadConfig } from '../config.js';
+import { ExtensionError, describeThrown, isExtensionError } from '../shared/errors.js';
+import { loadExtensions } from '../host/extensions.js';
+import { createLogger } from './log.js';
+import { closest } from '../shared/suggest.js';
+import { LOG_LEVELS, type LogLevel } from '../shared/types.js';
+
+/** Every command, in the order `--help` lists them. */
+export const COMMANDS: readonly Command[] = [list, check, resolve, explain, start, lock, init, schema];
+
+const GLOBAL_HELP: Record<keyof typeof GLOBAL_OPTIONS, string> = {
+  config: 'Use this config file instead of searching for one',
+  plugins: 'Plugin root; repeat for several (replaces `pluginDirs`)',
+  cwd: 'Working directory (config search, relative paths) [default: .]',
+  'log-level': `${LOG_LEVELS.join('|')} [default: info]`,
+  strict: 'Fail if any plugin is refused',
+  json: 'Print exactly one JSON document on stdout',
+  'no-cache': 'Import every plugin; neither read nor write the manifest cache',
+  help: 'Show help',
+  version: 'Show the version',
+};
+
+function optionLines(options: Record<string, { type: string; short?: string }>, help: Record<string, string>): string[] {
+  return Object.entries(options).map(([name, spec]) => {
+    const flag = `${spec.short === undefined ? '' : `-${spec.short}, `}--${name}${spec.type === 'string' ? ` ${name === 'config' ? 'FILE' : name === 'plugins' || name === 'cwd' ? 'DIR' : 'VALUE'}` : ''}`;
+    return `  ${flag.padEnd(26)}${help[name] ?? ''}`;
+  });
+}
+
+/** The general help, or one command's. */
+export function helpText(command?: Command): string {
+  if (command === undefined) {
+    return [
+      'Usage: osml-extensions <command> [options]',
+      '',
+      'Commands:',
+      ...COMMANDS.map((c) => `  ${c.name.padEnd(10)}${c.summary}`),
+      '',
+      'Options:',
+      ...optionLines(GLOBAL_OPTIONS, GLOBAL_HELP),
+      '',
+      'Examples:',
+      ...COMMANDS.map((c) => `  ${c.examples[0] ?? ''}`),
+      '',
+      'Run `osml-extensions <command> --help` for a command.',
+      '',
+    ].join('\n');
+  }
+  return [
+    `Usage: osml-extensions ${command.usage}`,
+    '',
+    command.summary,
+    '',
+    'Options:',
+    ...optionLines(command.options as Record<string, { type: string }>, command.optionHelp),
+    ...optionLines(GLOBAL_OPTIONS, GLOBAL_HELP),
+    '',
+    'Examples:',
+    ...command.examples.map((e) => `  ${e}`),
+    '',
+  ].join('\n');
+}
+
+const usage = (problem: string, cause?: unknown) => new ExtensionError('USAGE_INVALID', { problem }, { cause });
+
+/** Find the command, then parse its options strictly (unknown flags are usage errors). */
+function parse(argv: string[]): { command: Command | undefined; values: OptionValues; args: string[] } {
+  // A lenient pass finds the command name even after global flags that take values (`--cwd x list`).
+  const name = parseArgs({ args: argv, options: GLOBAL_OPTIONS, strict: false, allowPositionals: true }).positionals[0];
+  const command = COMMANDS.find((c) => c.name === name);
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...command?.options }, allowPositionals: true, strict: true });
+  } catch (cause) {
+    const unknown = /Unknown option '([^']+)'/.exec(describeThrown(cause));
+    const problem = unknown ? `Unknown option "${unknown[1]}"${command ? ` for \`${command.name}\`` : ''}` : describeThrown(cause).replace(/^TypeError[^:]*: /, '').replace(/\.$/, '');
+    throw usage(problem, cause);
+  }
+  const values = parsed.values as OptionValues;
+  if (values['help'] === true || values['version'] === true) return { command, values, args: [] };
+  if (name === undefined) throw usage('No command given');
+  if (command === undefined) {
+    const hint = closest(name, COMMANDS.map((c) => c.name));
+    throw usage(`Unknown command "${name}"${hint === undefined ? '' : ` (did you mean "${hint}"?)`}`);
+  }
+  const args = parsed.positionals.slice(1);
+  if (args.length > (command.maxArgs ?? 0)) throw usage(`Unexpected argument "${args[command.maxArgs ?? 0]}" for \`${command.name}\``);
+  const level = values['log-level'];
+  if (level !== undefined && !(LOG_LEVELS as readonly unknown[]).includes(level)) {
+    throw usage(`\`--log-level\` must be one of ${LOG_LEVELS.join(', ')}, received "${String(level)}"`);
+  }
+  return { command, values, args };
+}
+
+/** The context a command runs in: global flags applied once. */
+function context(values: OptionValues, args: string[], io: CliIO): CommandContext {
+  const plugins = values['plugins'];
+  const configOptions = () => ({
+    cwd: path.resolve(stringOption(values, 'cwd') ?? '.'),
+    ...(typeof values['config'] === 'string' ? { configFile: values['config'] } : {}),
+    overrides: {
+      ...(Array.isArray(plugins) ? { pluginDirs: plugins.map(String) } : {}),
+      ...(values['strict'] === true ? { strict: true } : {}),
+      ...(values['no-cache'] === true ? { cache: false } : {}),
+      ...(typeof values['log-level'] === 'string' ? { logLevel: values['log-level'] as LogLevel } : {}),
+    },
+  });
+  return {
+    values,
+    args,
+    stdout: io.stdout,
+    stdoutIsTTY: io.stdoutIsTTY,
+    loadConfig: () => loadConfig(configOptions()),
+    async boot() {
+      const config = await loadConfig(configOptions());
+      const logger = createLogger({ level: config.logLevel });
+      return { ext: await loadExtensions({ config, logger }), logger };
+    },
+  };
+}
+
+/** Where the CLI writes; tests pass their own. */
+export interface CliIO {
+  stdout(text: string): void;
+  stdoutIsTTY: boolean;
+}
+
+// Results are written through the original stdout; see the guard in main().
+const writeResult = process.stdout.write.bind(process.stdout);
+const processIO: CliIO = { stdout: (text) => void writeResult(text), stdoutIsTTY: process.stdout.isTTY === true };
+
+/**
+ * While a command runs, anything else written to stdout (a plugin's console.log at import or in a
+ * constructor) goes to stderr, so `--json` output stays exactly one document.
+ */
+async function guardStdout<T>(run: () => Promise<T>): Promise<T> {
+  const original = process.stdout.write;
+  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  try {
+    return await run();
+  } finally {
+    process.stdout.write = original;
+  }
+}
+
+/** Run one command; returns the exit code. The bin calls it with process.argv. */
+export async function main(argv: string[], io: Partial<CliIO> = {}): Promise<number> {
+  const out: CliIO = { ...processIO, ...io };
+  const json = argv.includes('--json');
+  const fail = (error: unknown, exitCode: number): number => {
+    const code = isExtensionError(error) ? error.code : 'INTERNAL';
+    const message = isExtensionError(error) ? error.message : describeThrown(error);
+    if (json) out.stdout(`${JSON.stringify({ error: { code, message } })}\n`);
+    else process.stderr.write(`osml-extensions: ${code}: ${message}\n`);
+    return exitCode;
+  };
+
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    return fail(error, 2);
+  }
+  const { command, values, args } = parsed;
+  if (values['version'] === true) {
+    out.stdout(`${PACKAGE_VERSION}\n`);
+    return 0;
+  }
+  if (values['help'] === true || command === undefined) {
+    out.stdout(helpText(command));
+    return 0;
+  }
+  try {
+    const run = () => command.run(context(values, args, out));
+    return await (io.stdout === undefined ? guardStdout(run) : run());
+  } catch (error) {
+    return fail(error, isExtensionError(error, 'USAGE_INVALID') ? 2 : 1);
+  }
+}

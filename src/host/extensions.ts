@@ -1,0 +1,174 @@
+/**
+ * The orchestrator: config → discover → load → validate → register, then resolve and
+ * instantiate on demand. Logs what it loaded, refused and chose.
+ */
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { BUILTIN_HANDLERS } from '../plugin/builtins.js';
+import { loadConfig, type ConfigOptions, type ResolvedConfig } from '../config.js';
+import { discover } from '../boot/discover.js';
+import { Lock } from '../boot/lock.js';
+import { toSource } from '../shared/paths.js';
+import { vet } from '../boot/vet.js';
+import { ExtensionError, isExtensionError, toRejection } from '../shared/errors.js';
+import { instantiate, type HandlerPair } from '../select/instantiate.js';
+import { acquirePlugins, type AcquiredPlugin } from '../boot/acquire.js';
+import type { LoadOptions } from '../boot/load.js';
+import { silentLogger } from '../cli/log.js';
+import { Registry } from '../plugin/registry.js';
+import { fallbackSelection, resolveSelection, type ResolveOptions, type Selection } from '../select/resolve.js';
+import { closest } from '../shared/suggest.js';
+import type { DisabledInfo } from '../select/explain.js';
+import type { Deps, Logger, Rejection } from '../shared/types.js';
+
+/** Options for {@link loadExtensions}. */
+export interface LoadExtensionsOptions extends ConfigOptions {
+  /** An already loaded config; when given, the config options above are ignored. */
+  config?: ResolvedConfig;
+  /** Where to log; the library writes nothing by default. @default a silent logger */
+  logger?: Logger;
+  /** How many plugin entries are imported at once. Registration order is unaffected. @default 64 */
+  concurrency?: number;
+  /** Import fresh module copies (live reload); see {@link LoadOptions.reload}. */
+  reload?: string;
+}
+
+/** A booted set of extensions. */
+export interface Extensions {
+  config: ResolvedConfig;
+  registry: Registry;
+  /** Every refused plugin (and invalid root), in discovery order. */
+  rejected: Rejection[];
+  /** Handlers skipped because config `disabled` names them, and names that matched nothing. */
+  disabled: DisabledInfo;
+  /** Boot wall time in milliseconds. */
+  durationMs: number;
+  /** Choose the pair in force; see {@link resolveSelection}. Logs the selection. */
+  resolve(options?: ResolveOptions): Selection;
+  /** Build the selected pair with the host's services. */
+  instantiate<Region = unknown, Image = unknown>(selection: Selection, deps?: Deps): Promise<HandlerPair<Region, Image>>;
+  /**
+   * Resolve and instantiate; with fallback enabled, a construction failure falls back to the
+   * built-in pair.
+   */
+  start<Region = unknown, Image = unknown>(options?: ResolveOptions & { deps?: Deps }): Promise<HandlerPair<Region, Image>>;
+}
+
+/**
+ * Strict mode (`strict` config, `--strict`): throw `PLUGINS_REJECTED` if any plugin was refused.
+ * Warnings (a missing default root, a vanished entry) do not count.
+ */
+export function assertStrict(ext: Pick<Extensions, 'config' | 'rejected'>): void {
+  const refused = ext.rejected.filter((r) => r.level === 'error');
+  if (ext.config.strict && refused.length > 0) throw new ExtensionError('PLUGINS_REJECTED', { sources: refused.map((r) => r.source) });
+}
+
+/** Register built-ins, then every plugin's handlers in discovery order; collect conflicts. */
+function register(config: ResolvedConfig, plugins: readonly AcquiredPlugin[], logger: Logger): { registry: Registry; rejected: Rejection[]; disabledInfo: DisabledInfo } {
+  const registry = new Registry();
+  const rejected: Rejection[] = [];
+  const disabled = new Set(config.disabled);
+  const seenNames = new Set<string>();
+  const disabledInfo: DisabledInfo = { handlers: [], unknown: [] };
+  for (const entry of [BUILTIN_HANDLERS.region, BUILTIN_HANDLERS.image]) registry.add(entry);
+  for (const plugin of plugins) {
+    rejected.push(...plugin.rejected);
+    for (const handler of plugin.handlers) {
+      seenNames.add(handler.name);
+      if (disabled.has(handler.name)) {
+        disabledInfo.handlers.push({ name: handler.name, requestType: handler.requestType, handlerType: handler.handlerType, source: handler.source });
+        logger.info({ event: 'handler.disabled', name: handler.name, source: handler.source }, 'handler disabled by config');
+        continue;
+      }
+      try {
+        registry.add(handler);
+      } catch (error) {
+        if (!isExtensionError(error)) throw error;
+        rejected.push(toRejection(handler.source, error, [handler.requestType]));
+      }
+    }
+  }
+  for (const name of disabled) {
+    if (!seenNames.has(name)) {
+      const hint = closest(name, seenNames);
+      disabledInfo.unknown.push({ name, ...(hint === undefined ? {} : { didYouMean: hint }) });
+      logger.warn({ event: 'config.disabled-unknown', name, ...(hint === undefined ? {} : { didYouMean: hint }) }, 'a name in `disabled` matches no plugin handler');
+    }
+  }
+  return { registry, rejected, disabledInfo };
+}
+
+/**
+ * Boot: load the config, discover plugin folders, import them, validate and register their
+ * manifests. Never throws for a bad plugin (see `rejected`); throws `CONFIG_INVALID` for bad config.
+ * @example
+ * const ext = await loadExtensions({ cwd: process.cwd(), logger });
+ * const { region, image } = await ext.start({ endpoint: 'sagemaker', deps: { modelInvoker } });
+ */
+export async function loadExtensions(options: LoadExtensionsOptions = {}): Promise<Extensions> {
+  const started = performance.now();
+  const logger = options.logger ?? silentLogger;
+  const config = options.config ?? (await loadConfig(options));
+
+  const discovered = config.useExtensions
+    ? await discover({ roots: config.pluginDirs, cwd: config.cwd, rootsNamed: config.pluginDirsNamed, withFiles: config.cache !== false })
+    : { plugins: [], rejected: [] };
+  const lock = config.useExtensions ? await Lock.open(config) : undefined;
+  const vetted = await vet(discovered.plugins, config, lock, logger);
+  const drift = (lock?.missing(discovered.plugins) ?? []).map((folder) => {
+    const source = toSource(config.cwd, path.join(path.dirname(config.lockFile), folder));
+    return toRejection(source, new ExtensionError('INTEGRITY_MISMATCH', { file: source, expected: 'pinned', actual: 'absent', detail: 'a pinned plugin folder is missing' }));
+  });
+  // Every verified file is handed to the load hook before the first import.
+  await lock?.arm();
+  const loadOptions: LoadOptions = {
+    timeoutMs: config.importTimeoutMs,
+    cwd: config.cwd,
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    ...(options.reload === undefined ? {} : { reload: options.reload }),
+  };
+  const plugins = await acquirePlugins(config, vetted.plugins, loadOptions, logger);
+  const { registry, rejected: conflicts, disabledInfo } = register(config, plugins, logger);
+  const rejected = [...discovered.rejected, ...vetted.rejected, ...drift, ...conflicts];
+  const durationMs = Math.round((performance.now() - started) * 100) / 100;
+
+  for (const h of registry.list()) {
+    logger.info({ event: 'handler.registered', name: h.name, requestType: h.requestType, handlerType: h.handlerType, source: h.source }, 'registered handler');
+  }
+  for (const r of rejected) {
+    logger[r.level]({ event: 'plugin.rejected', source: r.source, code: r.code, message: r.message }, 'rejected plugin');
+  }
+  const requestTypes = Object.fromEntries(registry.requestTypes().map((t) => [t, { complete: registry.isComplete(t) }]));
+  logger.info(
+    { event: 'boot.summary', ...registry.stats(), plugins: plugins.length, fromCache: plugins.filter((p) => p.cached).length, rejected: rejected.filter((r) => r.level === 'error').length, warnings: rejected.filter((r) => r.level === 'warn').length, types: requestTypes, useExtensions: config.useExtensions, durationMs },
+    'boot complete',
+  );
+
+  const logSelection = (selection: Selection): Selection => {
+    const fields = { event: 'selection', requestType: selection.requestType, source: selection.source, region: selection.region.name, image: selection.image.name, fallback: selection.fallback };
+    if (selection.fallback) logger.warn({ ...fields, fallbackReason: selection.fallbackReason }, 'falling back to the built-in http handlers');
+    else logger.info(fields, 'selected handlers');
+    return selection;
+  };
+  const context = { registry, config, rejected };
+  const extensions: Extensions = {
+    config,
+    registry,
+    rejected,
+    disabled: disabledInfo,
+    durationMs,
+    resolve: (resolveOptions) => logSelection(resolveSelection(context, resolveOptions)),
+    instantiate: (selection, deps) => instantiate(selection, deps),
+    async start(startOptions = {}) {
+      const { deps = {}, ...resolveOptions } = startOptions;
+      const selection = extensions.resolve(resolveOptions);
+      try {
+        return await instantiate(selection, deps);
+      } catch (error) {
+        if (!config.fallbackEnabled || selection.fallback || !(error instanceof ExtensionError)) throw error;
+        return instantiate(logSelection(fallbackSelection(selection, error)), deps);
+      }
+    },
+  };
+  return extensions;
+}

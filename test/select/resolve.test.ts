@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import { BUILTIN_HANDLERS } from '../../src/plugin/builtins.js';
+import type { ResolvedConfig } from '../../src/config.js';
+import { Registry, type RegisteredHandler } from '../../src/plugin/registry.js';
+import { inferRequestType, normalizeEndpoint, resolveSelection } from '../../src/select/resolve.js';
+import { HandlerType, type Rejection } from '../../src/shared/types.js';
+import { makeConfig } from '../helpers/index.js';
+
+const R = HandlerType.REGION_REQUEST_HANDLER;
+const I = HandlerType.IMAGE_REQUEST_HANDLER;
+const h = (requestType: string, handlerType: HandlerType, patch: Partial<RegisteredHandler> = {}): RegisteredHandler => ({
+  ...(handlerType === R ? BUILTIN_HANDLERS.region : BUILTIN_HANDLERS.image),
+  requestType,
+  name: `${requestType.replace(/_/g, '-')}-${handlerType === R ? 'region' : 'image'}`,
+  source: `plugins/${requestType}/index.mjs`,
+  ...patch,
+});
+
+function context(config: Partial<ResolvedConfig> = {}, rejected: Rejection[] = []) {
+  const registry = new Registry();
+  registry.add(BUILTIN_HANDLERS.region);
+  registry.add(BUILTIN_HANDLERS.image);
+  for (const type of ['sm_endpoint', 'async_sm_endpoint', 'custom']) {
+    const endpoints = type === 'sm_endpoint' ? ['sagemaker'] : type === 'async_sm_endpoint' ? ['async_sagemaker'] : undefined;
+    registry.add(h(type, R, endpoints ? { supportedEndpoints: endpoints } : {}));
+    registry.add(h(type, I, endpoints ? { supportedEndpoints: endpoints } : {}));
+  }
+  registry.add(h('half', R));
+  return { registry, config: makeConfig(config), rejected };
+}
+
+const codeOf = (run: () => unknown): string => {
+  try {
+    run();
+  } catch (error) {
+    return (error as { code: string }).code;
+  }
+  return 'none';
+};
+
+describe('precedence: argument > env > config > endpoint > default', () => {
+  const all = { requestType: { env: 'sm_endpoint', config: 'async_sm_endpoint' } };
+  it.each([
+    ['argument', { requestType: 'custom', endpoint: 'http' }, all, 'custom'],
+    ['env', { endpoint: 'sagemaker' }, all, 'sm_endpoint'],
+    ['config', { endpoint: 'sagemaker' }, { requestType: { config: 'custom' } }, 'custom'],
+    ['endpoint', { endpoint: 'async_sagemaker' }, {}, 'async_sm_endpoint'],
+    ['default', {}, {}, 'http'],
+  ] as const)('%s wins', (source, options, config, expected) => {
+    const selection = resolveSelection(context(config), options);
+    expect(selection).toMatchObject({ requestType: expected, source, fallback: false });
+    expect(selection.region.requestType).toBe(expected);
+    expect(selection.image.requestType).toBe(expected);
+  });
+});
+
+describe('endpoint inference', () => {
+  it.each([
+    ['async_sagemaker', 'async_sm_endpoint'],
+    ['ASYNC', 'async_sm_endpoint'],
+    ['sagemaker', 'sm_endpoint'],
+    ['SageMaker', 'sm_endpoint'],
+    ['sm', 'sm_endpoint'],
+    ['http', 'http'],
+    ['my_model_server', 'http'],
+  ])('%s → %s', (endpoint, type) => {
+    expect(inferRequestType(endpoint)).toBe(type);
+  });
+
+  it('normalizes sm to sagemaker so it matches supportedEndpoints', () => {
+    expect(normalizeEndpoint(' SM ')).toBe('sagemaker');
+    expect(resolveSelection(context(), { endpoint: 'sm' }).requestType).toBe('sm_endpoint');
+  });
+
+  it('rejects a malformed endpoint type', () => {
+    expect(codeOf(() => resolveSelection(context(), { endpoint: '../x' }))).toBe('CONFIG_INVALID');
+  });
+});
+
+describe('errors', () => {
+  it('refuses a request type argument that is not a name', () => {
+    for (const bad of ['../x.mjs', '/tmp/e.mjs', 'data:text/javascript,1', 'node:child_process', 'Upper']) {
+      expect(codeOf(() => resolveSelection(context(), { requestType: bad }))).toBe('CONFIG_INVALID');
+    }
+  });
+
+  it('reports an unknown type with the known ones and the closest', () => {
+    try {
+      resolveSelection(context(), { requestType: 'sm_endpont' });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toMatchObject({ code: 'UNKNOWN_REQUEST_TYPE' });
+      const message = (error as Error).message;
+      expect(message).toContain('async_sm_endpoint, custom, half, http, sm_endpoint');
+      expect(message).toContain('Did you mean "sm_endpoint"');
+    }
+  });
+
+  it('says when plugins are turned off', () => {
+    const ctx = { ...context({ useExtensions: false }), registry: new Registry() };
+    expect(() => resolveSelection(ctx, { requestType: 'custom' })).toThrow(/turned off/);
+  });
+
+  it('reports an incomplete type naming the empty slot', () => {
+    expect(() => resolveSelection(context(), { requestType: 'half' })).toThrow(
+      expect.objectContaining({ code: 'INCOMPLETE_REQUEST_TYPE', message: expect.stringContaining('IMAGE_REQUEST_HANDLER') }),
+    );
+  });
+
+  it('mentions a refused plugin that declared the type', () => {
+    const refused = { source: 'plugins/half-image/index.mjs', code: 'MANIFEST_INVALID', requestTypes: ['half'] } as Rejection;
+    expect(() => resolveSelection(context({}, [refused]), { requestType: 'half' })).toThrow(/plugins\/half-image\/index\.mjs \(MANIFEST_INVALID\)/);
+    const other = { ...refused, requestTypes: ['other'] };
+    expect(() => resolveSelection(context({}, [other]), { requestType: 'half' })).not.toThrow(/MANIFEST_INVALID/);
+  });
+
+  it('names each refused plugin once, even when it was refused for both slots', () => {
+    const twice = { source: 'plugins/dup/index.mjs', code: 'DUPLICATE_SLOT', requestTypes: ['custom'] } as Rejection;
+    try {
+      resolveSelection(context({}, [twice, { ...twice }]), { requestType: 'custom' });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toMatchObject({ code: 'SELECTED_PLUGIN_REFUSED' });
+      expect((error as Error).message.split('plugins/dup/index.mjs')).toHaveLength(2);
+    }
+  });
+
+  it('reports an endpoint a chosen handler does not list', () => {
+    expect(() => resolveSelection(context(), { requestType: 'sm_endpoint', endpoint: 'http' })).toThrow(
+      expect.objectContaining({ code: 'ENDPOINT_UNSUPPORTED', message: expect.stringContaining('sm-endpoint-region') }),
+    );
+    // absent supportedEndpoints means any
+    expect(resolveSelection(context(), { requestType: 'custom', endpoint: 'anything' }).requestType).toBe('custom');
+  });
+});
+
+describe('fallback', () => {
+  it.each([
+    ['unknown', { requestType: 'nope' }, 'UNKNOWN_REQUEST_TYPE'],
+    ['incomplete', { requestType: 'half' }, 'INCOMPLETE_REQUEST_TYPE'],
+    ['endpoint unsupported', { requestType: 'sm_endpoint', endpoint: 'http' }, 'ENDPOINT_UNSUPPORTED'],
+  ])('replaces %s with the built-in pair, never a mix', (_label, options, code) => {
+    const selection = resolveSelection(context({ fallbackEnabled: true }), options);
+    expect(selection.fallback).toBe(true);
+    expect(selection.fallbackReason).toContain(code);
+    expect(selection.requestType).toBe('http');
+    expect(selection.region).toBe(BUILTIN_HANDLERS.region);
+    expect(selection.image).toBe(BUILTIN_HANDLERS.image);
+  });
+
+  it('is off by default', () => {
+    expect(codeOf(() => resolveSelection(context(), { requestType: 'half' }))).toBe('INCOMPLETE_REQUEST_TYPE');
+  });
+
+  it('does not hide a malformed selector', () => {
+    expect(codeOf(() => resolveSelection(context({ fallbackEnabled: true }), { requestType: '../x' }))).toBe('CONFIG_INVALID');
+  });
+});
