@@ -71,7 +71,10 @@ export function generate(tempRoot, n) {
   const cwd = path.join(tempRoot, `n${n}`);
   const pluginRoot = path.join(cwd, 'plugins');
   mkdirSync(pluginRoot, { recursive: true });
-  writeFileSync(path.join(cwd, 'package.json'), `${JSON.stringify({ name: `osml-ext-bench-n${n}`, private: true }, null, 2)}\n`);
+  writeFileSync(
+    path.join(cwd, 'package.json'),
+    `${JSON.stringify({ name: `osml-ext-bench-n${n}`, private: true }, null, 2)}\n`,
+  );
   const entries = [];
   const dirs = [];
   for (let i = 1; i <= n; i++) {

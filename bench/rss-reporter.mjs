@@ -17,7 +17,10 @@ if (file) {
   process.on('exit', () => {
     const usage = process.resourceUsage();
     try {
-      writeFileSync(file, `${JSON.stringify({ maxRssKiB: usage.maxRSS, userCpuMs: usage.userCPUTime / 1000, systemCpuMs: usage.systemCPUTime / 1000 })}\n`);
+      writeFileSync(
+        file,
+        `${JSON.stringify({ maxRssKiB: usage.maxRSS, userCpuMs: usage.userCPUTime / 1000, systemCpuMs: usage.systemCPUTime / 1000 })}\n`,
+      );
     } catch {
       // The parent treats a missing report as a failed run; never change the child's exit code.
     }

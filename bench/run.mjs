@@ -88,7 +88,15 @@ function options() {
 
 /** A clean environment: nothing that would change what the CLI or Node does. */
 const childEnv = { ...process.env };
-for (const key of ['NODE_OPTIONS', 'NODE_V8_COVERAGE', 'NODE_DEBUG', 'REQUEST_TYPE', 'USE_EXTENSIONS', 'EXTENSION_FALLBACK_ENABLED', 'LOG_LEVEL']) {
+for (const key of [
+  'NODE_OPTIONS',
+  'NODE_V8_COVERAGE',
+  'NODE_DEBUG',
+  'REQUEST_TYPE',
+  'USE_EXTENSIONS',
+  'EXTENSION_FALLBACK_ENABLED',
+  'LOG_LEVEL',
+]) {
   delete childEnv[key];
 }
 
@@ -184,14 +192,24 @@ function validateList(result, n, variant) {
     throw invalid(variant, n, result, `stdout is not one JSON document (${error.message})`);
   }
   if (!Array.isArray(doc.handlers) || doc.handlers.length !== 2 * n + 2) {
-    throw invalid(variant, n, result, `expected ${2 * n + 2} handlers, got ${Array.isArray(doc.handlers) ? doc.handlers.length : typeof doc.handlers}`);
+    throw invalid(
+      variant,
+      n,
+      result,
+      `expected ${2 * n + 2} handlers, got ${Array.isArray(doc.handlers) ? doc.handlers.length : typeof doc.handlers}`,
+    );
   }
   if (!Array.isArray(doc.rejected) || doc.rejected.length !== 0) {
     throw invalid(variant, n, result, `expected no rejected plugin, got ${JSON.stringify(doc.rejected).slice(0, 600)}`);
   }
   const types = Object.entries(doc.requestTypes ?? {});
   if (types.length !== n + 1 || types.some(([, t]) => t?.complete !== true)) {
-    throw invalid(variant, n, result, `expected ${n + 1} complete request types, got ${types.length} (${types.filter(([, t]) => t?.complete !== true).length} incomplete)`);
+    throw invalid(
+      variant,
+      n,
+      result,
+      `expected ${n + 1} complete request types, got ${types.length} (${types.filter(([, t]) => t?.complete !== true).length} incomplete)`,
+    );
   }
   if (result.usage === undefined) throw invalid(variant, n, result, 'no resource report from the preload');
 }
@@ -228,14 +246,19 @@ const loadavg = () => os.loadavg().map((x) => Math.round(x * 100) / 100);
 
 async function main() {
   const opts = options();
-  if (!existsSync(BIN)) throw new Error(`${path.relative(process.cwd(), BIN)} is missing: run \`npm run build\` first (npm run bench does).`);
+  if (!existsSync(BIN))
+    throw new Error(
+      `${path.relative(process.cwd(), BIN)} is missing: run \`npm run build\` first (npm run bench does).`,
+    );
   const pkg = JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8'));
   const m = machine();
   const startedAt = new Date().toISOString();
   const loadStart = loadavg();
   const log = (text) => process.stderr.write(`${text}\n`);
   log(`bench: ${describeMachine(m)}; load average ${loadStart.join(' ')}`);
-  log(`bench: sizes ${opts.sizes.join(', ')}; 1 warm-up + ${opts.runs} run${opts.runs === 1 ? '' : 's'} per variant, interleaved`);
+  log(
+    `bench: sizes ${opts.sizes.join(', ')}; 1 warm-up + ${opts.runs} run${opts.runs === 1 ? '' : 's'} per variant, interleaved`,
+  );
 
   const tempRoot = makeTempRoot();
   const cleanup = () => rmSync(tempRoot, { recursive: true, force: true, maxRetries: 3 });
@@ -254,15 +277,23 @@ async function main() {
     const snapshot = await snapshotBuild(pkgDir, path.join(tempRoot, 'cli'));
     bin = snapshot.bin;
     build = snapshot.dist;
-    log(`bench: measuring a snapshot of dist/ (${build.files} files, sha256 ${build.sha256.slice(0, 12)}, built ${build.newestMtime})`);
+    log(
+      `bench: measuring a snapshot of dist/ (${build.files} files, sha256 ${build.sha256.slice(0, 12)}, built ${build.newestMtime})`,
+    );
   } catch (error) {
     cleanup();
     throw error;
   }
 
   const rssFile = path.join(tempRoot, 'usage.json');
-  const run = (variant, fx, noCacheFlag) => runChild(commandFor(variant, fx, noCacheFlag), { cwd: fx.cwd, rssFile, timeoutMs: opts.timeoutMs });
-  const sample = (r) => ({ ms: Math.round(r.ms * 100) / 100, maxRssKiB: r.usage.maxRssKiB, userCpuMs: Math.round(r.usage.userCpuMs * 10) / 10, systemCpuMs: Math.round(r.usage.systemCpuMs * 10) / 10 });
+  const run = (variant, fx, noCacheFlag) =>
+    runChild(commandFor(variant, fx, noCacheFlag), { cwd: fx.cwd, rssFile, timeoutMs: opts.timeoutMs });
+  const sample = (r) => ({
+    ms: Math.round(r.ms * 100) / 100,
+    maxRssKiB: r.usage.maxRssKiB,
+    userCpuMs: Math.round(r.usage.userCpuMs * 10) / 10,
+    systemCpuMs: Math.round(r.usage.systemCpuMs * 10) / 10,
+  });
 
   let cacheSupported; // decided by a probe on the first size
   let cacheNote;
@@ -301,7 +332,8 @@ async function main() {
         entry.cacheWarmMs = Math.round(warm.ms * 100) / 100;
         entry.cacheWarmRssKiB = warm.usage.maxRssKiB;
         entry.cacheDirFound = existsSync(fx.cacheDir);
-        if (!entry.cacheDirFound) log(`bench: N=${n}: warning: no cache at ${path.relative(tempRoot, fx.cacheDir)} after the warming run`);
+        if (!entry.cacheDirFound)
+          log(`bench: N=${n}: warning: no cache at ${path.relative(tempRoot, fx.cacheDir)} after the warming run`);
       }
 
       const lastStdout = {};
@@ -370,7 +402,16 @@ async function main() {
     ];
   });
   const table = markdownTable(
-    ['N', 'floor ms', 'eager ms', 'cached ms', 'eager/floor', 'cached/floor', 'per-plugin µs (eager / cached)', 'peak RSS MB (floor / eager / cached)'],
+    [
+      'N',
+      'floor ms',
+      'eager ms',
+      'cached ms',
+      'eager/floor',
+      'cached/floor',
+      'per-plugin µs (eager / cached)',
+      'peak RSS MB (floor / eager / cached)',
+    ],
     rows,
   );
 
@@ -393,15 +434,19 @@ async function main() {
   const at = (n) => results.find((e) => e.n === n);
   const targets = [];
   const target = (label, value, limit, fmt, pending) => {
-    const status = pending ?? (value === undefined || !Number.isFinite(value) ? 'n/a' : value <= limit ? 'PASS' : 'MISS');
+    const status =
+      pending ?? (value === undefined || !Number.isFinite(value) ? 'n/a' : value <= limit ? 'PASS' : 'MISS');
     targets.push({ label, limit, value: value ?? null, status });
     return `  ${status.padEnd(4)}  ${label}: ${value === undefined || !Number.isFinite(value) ? (pending ? cacheNote : 'size not run') : fmt(value)} (target ≤ ${fmt(limit)})`;
   };
   const ratio = (n, key) => at(n)?.ratios[key];
-  const perPluginGrowth = (key) => (at(10000) && at(1000) ? at(10000).perPluginUs[key] / at(1000).perPluginUs[key] : undefined);
+  const perPluginGrowth = (key) =>
+    at(10000) && at(1000) ? at(10000).perPluginUs[key] / at(1000).perPluginUs[key] : undefined;
   const noCache = cacheSupported ? undefined : 'n/a';
   const mb = (x) => `${x.toFixed(1)} MB`;
-  const rssExcess = at(10000) ? (at(10000).variants.eager.maxRssKiB.median - at(10000).variants.floor.maxRssKiB.median) / 1024 : undefined;
+  const rssExcess = at(10000)
+    ? (at(10000).variants.eager.maxRssKiB.median - at(10000).variants.floor.maxRssKiB.median) / 1024
+    : undefined;
   const targetLines = [
     target('eager/floor at N=10,000', ratio(10000, 'eagerFloor'), 1.15, fmtRatio),
     target('eager/floor at N=1,000', ratio(1000, 'eagerFloor'), 1.5, fmtRatio),
@@ -441,15 +486,28 @@ async function main() {
   ];
   const cold = results.filter((e) => e.cacheWarmMs !== undefined);
   if (cold.length > 0) {
-    report.push(`Cache build (one run with an empty cache, not in the table): ${cold.map((e) => `N=${e.n.toLocaleString('en-US')} ${Math.round(e.cacheWarmMs)} ms / ${fmtMb(e.cacheWarmRssKiB)} MB`).join(', ')}`, '');
+    report.push(
+      `Cache build (one run with an empty cache, not in the table): ${cold.map((e) => `N=${e.n.toLocaleString('en-US')} ${Math.round(e.cacheWarmMs)} ms / ${fmtMb(e.cacheWarmRssKiB)} MB`).join(', ')}`,
+      '',
+    );
   }
   if (marginal.length > 0) {
     const [first] = marginal;
-    report.push(`Marginal cost per added plugin, N=${first.fromN.toLocaleString('en-US')} → ${first.toN.toLocaleString('en-US')} (no start-up cost): ${marginal.map((x) => `${x.variant} ${fmtUs(x.usPerPlugin)} µs`).join(', ')}`, '');
+    report.push(
+      `Marginal cost per added plugin, N=${first.fromN.toLocaleString('en-US')} → ${first.toN.toLocaleString('en-US')} (no start-up cost): ${marginal.map((x) => `${x.variant} ${fmtUs(x.usPerPlugin)} µs`).join(', ')}`,
+      '',
+    );
   }
-  if (!cacheSupported) report.push(`cached: ${cacheNote}. The CLI does not accept --no-cache yet, so eager ran without it and cached was not measured.`, '');
+  if (!cacheSupported)
+    report.push(
+      `cached: ${cacheNote}. The CLI does not accept --no-cache yet, so eager ran without it and cached was not measured.`,
+      '',
+    );
   for (const e of results) {
-    if (e.cacheDirFound === false) report.push(`warning: N=${e.n}: no cache directory found after the warming run (${'<cwd>/node_modules/.cache/osml-extensions'})`);
+    if (e.cacheDirFound === false)
+      report.push(
+        `warning: N=${e.n}: no cache directory found after the warming run (${'<cwd>/node_modules/.cache/osml-extensions'})`,
+      );
     if (e.cachedOutputMatchesEager === false) report.push(`warning: N=${e.n}: cached stdout differs from eager stdout`);
   }
   process.stdout.write(`${report.join('\n')}\n`);
@@ -464,7 +522,11 @@ async function main() {
     build: { dist: build },
     options: { sizes: opts.sizes, runs: opts.runs, warmup: opts.warmup, quick: opts.quick },
     cache: { supported: cacheSupported, note: cacheNote ?? null },
-    units: { ms: 'wall time from spawn to exit', maxRssKiB: 'getrusage ru_maxrss of the child, KiB', cpuMs: 'user + system CPU of the child' },
+    units: {
+      ms: 'wall time from spawn to exit',
+      maxRssKiB: 'getrusage ru_maxrss of the child, KiB',
+      cpuMs: 'user + system CPU of the child',
+    },
     results,
     targets,
     marginal,

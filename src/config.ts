@@ -65,7 +65,14 @@ export interface ConfigOptions {
   /** Environment to read `REQUEST_TYPE`, `USE_EXTENSIONS`, `EXTENSION_FALLBACK_ENABLED`, `LOG_LEVEL` from. @default process.env */
   env?: Record<string, string | undefined>;
   /** Values that beat both the environment and the file (CLI flags). `pluginDirs` are relative to `cwd`. */
-  overrides?: { pluginDirs?: string[]; strict?: boolean; logLevel?: LogLevel; useExtensions?: boolean; fallbackEnabled?: boolean; cache?: boolean };
+  overrides?: {
+    pluginDirs?: string[];
+    strict?: boolean;
+    logLevel?: LogLevel;
+    useExtensions?: boolean;
+    fallbackEnabled?: boolean;
+    cache?: boolean;
+  };
 }
 
 /** The fully defaulted configuration. */
@@ -119,7 +126,10 @@ function envBoolean(env: ConfigOptions['env'] & object, name: string): boolean |
   if (raw === undefined || raw.trim() === '') return undefined;
   const value = BOOLEAN_WORDS.get(raw.trim().toLowerCase());
   if (value === undefined) {
-    throw new ExtensionError('CONFIG_INVALID', { where: `the environment variable ${name}`, problems: [`expected true/false/1/0/yes/no/on/off, received ${JSON.stringify(raw)}`] });
+    throw new ExtensionError('CONFIG_INVALID', {
+      where: `the environment variable ${name}`,
+      problems: [`expected true/false/1/0/yes/no/on/off, received ${JSON.stringify(raw)}`],
+    });
   }
   return value;
 }
@@ -129,10 +139,16 @@ function envValue<T>(env: ConfigOptions['env'] & object, name: string, schema: z
   if (raw === undefined || raw.trim() === '') return undefined;
   const result = schema.safeParse(raw.trim(), { reportInput: true });
   if (result.success) return result.data;
-  throw new ExtensionError('CONFIG_INVALID', { where: `the environment variable ${name}`, problems: formatIssues(result.error.issues, []).map((p) => p.replace('(root)', name)) });
+  throw new ExtensionError('CONFIG_INVALID', {
+    where: `the environment variable ${name}`,
+    problems: formatIssues(result.error.issues, []).map((p) => p.replace('(root)', name)),
+  });
 }
 
-async function readConfigFile(cwd: string, configFile: string | undefined): Promise<{ file: string; data: unknown } | undefined> {
+async function readConfigFile(
+  cwd: string,
+  configFile: string | undefined,
+): Promise<{ file: string; data: unknown } | undefined> {
   const explorer = cosmiconfig(MODULE_NAME, {
     searchPlaces: SEARCH_PLACES,
     searchStrategy: 'project',
@@ -150,7 +166,11 @@ async function readConfigFile(cwd: string, configFile: string | undefined): Prom
     const failed = (cause as { filepath?: unknown }).filepath;
     const where = toSource(cwd, typeof failed === 'string' ? failed : (target ?? cwd));
     const missing = (cause as { code?: unknown }).code === 'ENOENT';
-    throw new ExtensionError('CONFIG_INVALID', { where, problems: [missing ? 'file not found' : describeThrown(cause)] }, { cause });
+    throw new ExtensionError(
+      'CONFIG_INVALID',
+      { where, problems: [missing ? 'file not found' : describeThrown(cause)] },
+      { cause },
+    );
   }
 }
 
@@ -168,14 +188,28 @@ export async function loadConfig(options: ConfigOptions = {}): Promise<ResolvedC
   if (found !== undefined) {
     // YAML and JavaScript configs get the same check after parsing.
     try {
-      if (found.data !== null && typeof found.data === 'object') sjson.scan(found.data as Record<string, unknown>, POISON);
+      if (found.data !== null && typeof found.data === 'object')
+        sjson.scan(found.data as Record<string, unknown>, POISON);
     } catch (cause) {
-      throw new ExtensionError('CONFIG_INVALID', { where: toSource(cwd, found.file), problems: ['(root): a `__proto__` or `constructor.prototype` key is not allowed'] }, { cause });
+      throw new ExtensionError(
+        'CONFIG_INVALID',
+        {
+          where: toSource(cwd, found.file),
+          problems: ['(root): a `__proto__` or `constructor.prototype` key is not allowed'],
+        },
+        { cause },
+      );
     }
     const result = configSchema.safeParse(found.data, { reportInput: true });
-    const where = path.basename(found.file) === 'package.json' ? `${toSource(cwd, found.file)} ("${MODULE_NAME}" key)` : toSource(cwd, found.file);
+    const where =
+      path.basename(found.file) === 'package.json'
+        ? `${toSource(cwd, found.file)} ("${MODULE_NAME}" key)`
+        : toSource(cwd, found.file);
     if (!result.success) {
-      throw new ExtensionError('CONFIG_INVALID', { where, problems: formatIssues(result.error.issues, Object.keys(configSchema.shape)) });
+      throw new ExtensionError('CONFIG_INVALID', {
+        where,
+        problems: formatIssues(result.error.issues, Object.keys(configSchema.shape)),
+      });
     }
     file = result.data;
   }

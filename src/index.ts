@@ -1,8 +1,29 @@
 /** osml-extensions: the public API. Names only; no logic here. */
 export { BUILTIN_HANDLERS, BUILTIN_REQUEST_TYPE, defaultDeps } from './plugin/builtins.js';
-export { configSchema, loadConfig, MODULE_NAME, type ConfigFile, type ConfigOptions, type ResolvedConfig } from './config.js';
-export { discover, INDEX_FILES, type DiscoverOptions, type DiscoveryResult, type PluginCandidate } from './boot/discover.js';
-export { describeThrown, ERROR_CODES, ExtensionError, isExtensionError, type ErrorCode, type ErrorParams } from './shared/errors.js';
+export {
+  configSchema,
+  loadConfig,
+  MODULE_NAME,
+  type ConfigFile,
+  type ConfigOptions,
+  type ResolvedConfig,
+} from './config.js';
+export {
+  discover,
+  INDEX_FILES,
+  type DiscoverOptions,
+  type DiscoveryResult,
+  type PluginCandidate,
+} from './boot/discover.js';
+export {
+  describeThrown,
+  ERROR_CODES,
+  ExtensionError,
+  isExtensionError,
+  type ErrorCode,
+  type ErrorParams,
+  type Rejection,
+} from './shared/errors.js';
 export {
   explain,
   type CandidateStatus,
@@ -20,7 +41,7 @@ export {
 export { assertStrict, loadExtensions, type Extensions, type LoadExtensionsOptions } from './host/extensions.js';
 export { checkDependencies, instantiate, type HandlerPair } from './select/instantiate.js';
 export { loadPlugin, loadPlugins, TYPESCRIPT_EXTENSIONS, type LoadedPlugin, type LoadOptions } from './boot/load.js';
-export { createLogger, silentLogger, type LoggerOptions } from './cli/log.js';
+export { createLogger, type LoggerOptions } from './cli/log.js';
 export {
   attachedManifest,
   HANDLER_NAME_PATTERN,
@@ -33,11 +54,44 @@ export {
   type Manifest,
   type ManifestInput,
 } from './plugin/manifest.js';
-export { Registry, toRegistered, type HandlerInfo, type RegisteredHandler, type RegistryStats } from './plugin/registry.js';
-export { inferRequestType, normalizeEndpoint, pickRequestType, resolveSelection, type ResolveOptions, type Selection } from './select/resolve.js';
+export {
+  Registry,
+  toRegistered,
+  type HandlerInfo,
+  type RegisteredHandler,
+  type RegistryStats,
+} from './plugin/registry.js';
+export {
+  inferRequestType,
+  normalizeEndpoint,
+  pickRequestType,
+  resolveSelection,
+  type ResolveOptions,
+  type Selection,
+} from './select/resolve.js';
 export { jsonSchema, SCHEMA_KINDS, type SchemaKind } from './authoring/schema.js';
-export { HANDLER_METHODS, HandlerType, LOG_LEVELS, type Deps, type HandlerClass, type Logger, type LogLevel, type Rejection, type SelectionSource, type Source } from './shared/types.js';
-export { diffExtensions, watch, type ReloadChanges, type ReloadEvent, type WatchFailure, type WatchHandle, type WatchOptions, type WatchState } from './host/watch.js';
+export {
+  HANDLER_METHODS,
+  HandlerType,
+  LOG_LEVELS,
+  silentLogger,
+  type Deps,
+  type HandlerClass,
+  type Logger,
+  type LogLevel,
+  type SelectionSource,
+  type Source,
+} from './shared/types.js';
+export {
+  diffExtensions,
+  watch,
+  type ReloadChanges,
+  type ReloadEvent,
+  type WatchFailure,
+  type WatchHandle,
+  type WatchOptions,
+  type WatchState,
+} from './host/watch.js';
 export { isInside, vet, type VettedCandidate } from './boot/vet.js';
 export { Lock, pinFolder, writeLock } from './boot/lock.js';
 export * from './handlers/index.js';

@@ -9,16 +9,24 @@ import { BUILTIN_HANDLERS } from './plugin/builtins.js';
 import { loadConfig } from './config.js';
 import { discover, type PluginCandidate } from './boot/discover.js';
 import { ExtensionError, isExtensionError, toRejection } from './shared/errors.js';
-import type { Feature, FeatureCollection, ImageRequest, ModelInvoker, RegionProcessor, TileRequest } from './handlers/types.js';
+import type {
+  Feature,
+  FeatureCollection,
+  ImageRequest,
+  ModelInvoker,
+  RegionProcessor,
+  TileRequest,
+} from './handlers/types.js';
 import { instantiate, type HandlerPair } from './select/instantiate.js';
 import { Lock } from './boot/lock.js';
 import { loadPlugin } from './boot/load.js';
-import { silentLogger } from './cli/log.js';
+import { silentLogger } from './shared/types.js';
 import { toSource } from './shared/paths.js';
 import { Registry, toRegistered, type RegisteredHandler } from './plugin/registry.js';
 import type { Selection } from './select/resolve.js';
 import { closest } from './shared/suggest.js';
-import { HandlerType, type Deps, type Logger, type Rejection } from './shared/types.js';
+import { HandlerType, type Deps, type Logger } from './shared/types.js';
+import type { Rejection } from './shared/errors.js';
 import { vet } from './boot/vet.js';
 
 /** One plugin folder, loaded on its own: what {@link loadPluginFolder} returns. */
@@ -64,7 +72,9 @@ export async function loadPluginFolder(dir: string, options: LoadPluginFolderOpt
   }
   const stats = await stat(folder).catch(() => undefined);
   if (stats?.isDirectory() !== true) {
-    throw new TypeError(`loadPluginFolder: \`dir\` must be a plugin folder, got: ${folder} (${stats === undefined ? 'missing' : 'not a directory'})`);
+    throw new TypeError(
+      `loadPluginFolder: \`dir\` must be a plugin folder, got: ${folder} (${stats === undefined ? 'missing' : 'not a directory'})`,
+    );
   }
 
   // Discovery of the parent root is shallow and imports nothing; keep only this folder's part.
@@ -79,7 +89,8 @@ export async function loadPluginFolder(dir: string, options: LoadPluginFolderOpt
   const config = await loadConfig({ cwd, overrides: { pluginDirs: [path.dirname(folder)], cache: false } });
   const lock = await Lock.open(config);
   const vetted = await vet([candidate], config, lock, silentLogger);
-  if (vetted.plugins.length === 0) return { dir: folder, candidate, registry, rejected: [...rejected, ...vetted.rejected] };
+  if (vetted.plugins.length === 0)
+    return { dir: folder, candidate, registry, rejected: [...rejected, ...vetted.rejected] };
   await lock?.arm();
 
   const loaded = await loadPlugin(candidate, { cwd, timeoutMs: config.importTimeoutMs });
@@ -109,7 +120,10 @@ export async function loadPluginFolder(dir: string, options: LoadPluginFolderOpt
  * expect(region.name).toBe('custom-region');
  * ```
  */
-export function expectCompletePair(plugin: PluginFolder, requestType: string): { region: RegisteredHandler; image: RegisteredHandler } {
+export function expectCompletePair(
+  plugin: PluginFolder,
+  requestType: string,
+): { region: RegisteredHandler; image: RegisteredHandler } {
   const region = plugin.registry.get(requestType, HandlerType.REGION_REQUEST_HANDLER);
   const image = plugin.registry.get(requestType, HandlerType.IMAGE_REQUEST_HANDLER);
   if (region !== undefined && image !== undefined) return { region, image };
@@ -121,11 +135,19 @@ export function expectCompletePair(plugin: PluginFolder, requestType: string): {
   const from = 'expectCompletePair';
   if (region === undefined && image === undefined) {
     const known = plugin.registry.requestTypes();
-    throw new ExtensionError('UNKNOWN_REQUEST_TYPE', { requestType, from, known, suggestion: closest(requestType, known), extensionsOff: false, refused }, cause);
+    throw new ExtensionError(
+      'UNKNOWN_REQUEST_TYPE',
+      { requestType, from, known, suggestion: closest(requestType, known), extensionsOff: false, refused },
+      cause,
+    );
   }
   const present = (region ?? image) as RegisteredHandler;
   const missing = region === undefined ? HandlerType.REGION_REQUEST_HANDLER : HandlerType.IMAGE_REQUEST_HANDLER;
-  throw new ExtensionError('INCOMPLETE_REQUEST_TYPE', { requestType, from, missing, present: `${present.handlerType} "${present.name}" (${present.source})`, refused }, cause);
+  throw new ExtensionError(
+    'INCOMPLETE_REQUEST_TYPE',
+    { requestType, from, missing, present: `${present.handlerType} "${present.name}" (${present.source})`, refused },
+    cause,
+  );
 }
 
 /** A {@link ModelInvoker} that answers from memory and records every tile it was given. */
@@ -147,7 +169,9 @@ export interface FakeModelInvoker extends ModelInvoker {
  * expect(modelInvoker.calls).toHaveLength(4);
  * ```
  */
-export function fakeModelInvoker(features: readonly Feature[] | ((tile: TileRequest) => readonly Feature[]) = []): FakeModelInvoker {
+export function fakeModelInvoker(
+  features: readonly Feature[] | ((tile: TileRequest) => readonly Feature[]) = [],
+): FakeModelInvoker {
   const calls: TileRequest[] = [];
   return {
     calls,

@@ -34,7 +34,10 @@ describe('loadConfig: finding the config file', () => {
     ['osml-extensions.config.json', { 'osml-extensions.config.json': json(sample) }],
     ['.osml-extensionsrc', { '.osml-extensionsrc': json(sample) }],
     ['.osml-extensionsrc.json', { '.osml-extensionsrc.json': json(sample) }],
-    ['.osml-extensionsrc.yaml', { '.osml-extensionsrc.yaml': 'pluginDirs:\n  - custom\nlogLevel: debug\nstrict: true\n' }],
+    [
+      '.osml-extensionsrc.yaml',
+      { '.osml-extensionsrc.yaml': 'pluginDirs:\n  - custom\nlogLevel: debug\nstrict: true\n' },
+    ],
     ['osml-extensions.config.mjs', { 'osml-extensions.config.mjs': `export default ${json(sample)};\n` }],
     ['osml-extensions.config.cjs', { 'osml-extensions.config.cjs': `module.exports = ${json(sample)};\n` }],
   ];
@@ -60,7 +63,10 @@ describe('loadConfig: finding the config file', () => {
   });
 
   it('searches up from a subfolder to the project root and resolves pluginDirs against the file', async () => {
-    const dir = await project({ 'osml-extensions.config.json': json({ pluginDirs: ['plugins', 'more/plugins'] }), 'src/deep/.keep': '' });
+    const dir = await project({
+      'osml-extensions.config.json': json({ pluginDirs: ['plugins', 'more/plugins'] }),
+      'src/deep/.keep': '',
+    });
     const cwd = path.join(dir, 'src', 'deep');
     const config = await load(cwd);
     expect(config.cwd).toBe(cwd);
@@ -69,7 +75,10 @@ describe('loadConfig: finding the config file', () => {
   });
 
   it('does not search above the folder holding package.json', async () => {
-    const outer = await writeTree(await tempDir(), { 'osml-extensions.config.json': json({ logLevel: 'debug' }), 'proj/package.json': '{}' });
+    const outer = await writeTree(await tempDir(), {
+      'osml-extensions.config.json': json({ logLevel: 'debug' }),
+      'proj/package.json': '{}',
+    });
     const config = await load(path.join(outer, 'proj'));
     expect(config.file).toBeUndefined();
     expect(config.logLevel).toBe('info');
@@ -109,11 +118,20 @@ describe('loadConfig: defaults', () => {
     const config = await loadConfig({ cwd: moved, env: {}, configFile: 'conf/x.json' });
     expect(config.cache).toBe(path.join(moved, '.cache/ext'));
     expect(config.slowPluginMs).toBe(50);
-    expect((await loadConfig({ cwd: moved, env: {}, configFile: 'conf/x.json', overrides: { cache: false } })).cache).toBe(false);
+    expect(
+      (await loadConfig({ cwd: moved, env: {}, configFile: 'conf/x.json', overrides: { cache: false } })).cache,
+    ).toBe(false);
   });
 
   it('keeps the file values it was given and defaults the rest', async () => {
-    const dir = await project({ 'osml-extensions.config.json': json({ requestType: 'custom_processing', disabled: ['old-region'], useExtensions: false, fallbackEnabled: true }) });
+    const dir = await project({
+      'osml-extensions.config.json': json({
+        requestType: 'custom_processing',
+        disabled: ['old-region'],
+        useExtensions: false,
+        fallbackEnabled: true,
+      }),
+    });
     const config = await load(dir);
     expect(config).toMatchObject({
       pluginDirs: [path.join(dir, 'plugins')],
@@ -133,7 +151,11 @@ describe('loadConfig: pluginDirs', () => {
     const dir = await project({ 'conf/x.json': json({ pluginDirs: ['../plugins', 'local', '/abs/plugins'] }) });
     const config = await load(dir, { configFile: 'conf/x.json' });
     expect(config.file).toBe(path.join(dir, 'conf', 'x.json'));
-    expect(config.pluginDirs).toEqual([path.join(dir, 'plugins'), path.join(dir, 'conf', 'local'), path.resolve('/abs/plugins')]);
+    expect(config.pluginDirs).toEqual([
+      path.join(dir, 'plugins'),
+      path.join(dir, 'conf', 'local'),
+      path.resolve('/abs/plugins'),
+    ]);
     expect(config.pluginDirsNamed).toBe(true);
   });
 
@@ -213,10 +235,17 @@ describe('loadConfig: strict schema', () => {
 
   it('lists every problem in one message', async () => {
     const dir = await project({
-      'osml-extensions.config.json': json({ useExtensions: 'yes', pluginDirs: 'plugins', requestType: 'Bad-Type', logLevel: 'loud', disabled: ['Bad Name'] }),
+      'osml-extensions.config.json': json({
+        useExtensions: 'yes',
+        pluginDirs: 'plugins',
+        requestType: 'Bad-Type',
+        logLevel: 'loud',
+        disabled: ['Bad Name'],
+      }),
     });
     const error = await configError(load(dir));
-    for (const key of ['useExtensions', 'pluginDirs', 'requestType', 'logLevel', 'disabled']) expect(error.message).toContain(key);
+    for (const key of ['useExtensions', 'pluginDirs', 'requestType', 'logLevel', 'disabled'])
+      expect(error.message).toContain(key);
     expect(error.params.problems).toHaveLength(5);
   });
 
@@ -278,8 +307,20 @@ describe('loadConfig: environment overlay', () => {
   });
 
   const words: [string, boolean][] = [
-    ['true', true], ['TRUE', true], ['1', true], ['yes', true], ['Yes', true], ['on', true], ['ON', true],
-    ['false', false], ['False', false], ['0', false], ['no', false], ['NO', false], ['off', false], ['oFf', false],
+    ['true', true],
+    ['TRUE', true],
+    ['1', true],
+    ['yes', true],
+    ['Yes', true],
+    ['on', true],
+    ['ON', true],
+    ['false', false],
+    ['False', false],
+    ['0', false],
+    ['no', false],
+    ['NO', false],
+    ['off', false],
+    ['oFf', false],
   ];
 
   describe.each([
@@ -318,7 +359,14 @@ describe('loadConfig: environment overlay', () => {
   });
 
   it('overrides beat the environment and the file', async () => {
-    const dir = await project({ 'osml-extensions.config.json': json({ useExtensions: true, fallbackEnabled: true, logLevel: 'error', strict: false }) });
+    const dir = await project({
+      'osml-extensions.config.json': json({
+        useExtensions: true,
+        fallbackEnabled: true,
+        logLevel: 'error',
+        strict: false,
+      }),
+    });
     const config = await load(dir, {
       env: { USE_EXTENSIONS: 'yes', EXTENSION_FALLBACK_ENABLED: 'on', LOG_LEVEL: 'debug' },
       overrides: { useExtensions: false, fallbackEnabled: false, logLevel: 'trace', strict: true },

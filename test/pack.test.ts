@@ -43,7 +43,10 @@ beforeAll(async () => {
   // Shared by every test here, so not tempDir() (removed after each test); same prefix, see vitest.config.ts.
   dir = await mkdtemp(path.join(await realpath(os.tmpdir()), 'osml-ext-'));
   // --ignore-scripts: `pretest` already built dist/; `prepare` would rebuild it under the other test files.
-  const packed = await run(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT, env: env() });
+  const packed = await run(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], {
+    cwd: ROOT,
+    env: env(),
+  });
   expect(packed.code, packed.stderr).toBe(0);
   info = (JSON.parse(packed.stdout) as PackInfo[])[0]!;
 
@@ -56,7 +59,11 @@ export const Image = registerHandler({ requestType: 'by_name', handlerType: Hand
 `,
   });
   await consumerPackageJson(project);
-  const installed = await run(npm, ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', path.join(dir, info.filename)], { cwd: project, env: env() });
+  const installed = await run(
+    npm,
+    ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', path.join(dir, info.filename)],
+    { cwd: project, env: env() },
+  );
   expect(installed.code, installed.stderr).toBe(0);
   await linkModules(project, ['vitest']);
 }, 120_000);
@@ -65,12 +72,22 @@ afterAll(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
 
-const bin = (args: string[]) => run(path.join(project, 'node_modules', '.bin', 'osml-extensions'), args, { cwd: project, env: env() });
+const bin = (args: string[]) =>
+  run(path.join(project, 'node_modules', '.bin', 'osml-extensions'), args, { cwd: project, env: env() });
 
 describe('npm pack', () => {
   it('ships dist (both entry points, their types and the bin), the schema and the README; no sources or tests', () => {
     const files = info.files.map((f) => f.path);
-    for (const file of ['package.json', 'README.md', 'schema/osml-extensions.config.schema.json', 'dist/index.js', 'dist/index.d.ts', 'dist/testing.js', 'dist/testing.d.ts', 'dist/bin.js']) {
+    for (const file of [
+      'package.json',
+      'README.md',
+      'schema/osml-extensions.config.schema.json',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/testing.js',
+      'dist/testing.d.ts',
+      'dist/bin.js',
+    ]) {
       expect(files).toContain(file);
     }
     expect(files.filter((f) => /^(src|test|plugins|bench)\//.test(f))).toEqual([]);
@@ -79,9 +96,15 @@ describe('npm pack', () => {
 
 describe('the installed package', { timeout: 60_000 }, () => {
   it('is a real copy, not a link to this repo', async () => {
-    const pkg = JSON.parse(await readFile(path.join(project, 'node_modules', 'osml-extensions', 'package.json'), 'utf8')) as { name: string };
+    const pkg = JSON.parse(
+      await readFile(path.join(project, 'node_modules', 'osml-extensions', 'package.json'), 'utf8'),
+    ) as { name: string };
     expect(pkg.name).toBe('osml-extensions');
-    const real = await run(process.execPath, ['-e', 'console.log(require("fs").realpathSync("node_modules/osml-extensions"))'], { cwd: project });
+    const real = await run(
+      process.execPath,
+      ['-e', 'console.log(require("fs").realpathSync("node_modules/osml-extensions"))'],
+      { cwd: project },
+    );
     expect(real.stdout.trim().startsWith(ROOT + path.sep)).toBe(false);
   });
 
@@ -90,12 +113,16 @@ describe('the installed package', { timeout: 60_000 }, () => {
     expect(result.code, result.stdout + result.stderr).toBe(0);
     const doc = JSON.parse(result.stdout) as ListDocument;
     expect(doc.rejected).toEqual([]);
-    expect(doc.handlers.filter((h) => h.requestType === 'by_name').map((h) => h.source)).toEqual(['plugins/by-name/index.mjs', 'plugins/by-name/index.mjs']);
+    expect(doc.handlers.filter((h) => h.requestType === 'by_name').map((h) => h.source)).toEqual([
+      'plugins/by-name/index.mjs',
+      'plugins/by-name/index.mjs',
+    ]);
     expect(doc.requestTypes['by_name']).toEqual({ complete: true });
   });
 
   it('both entry points import by name', async () => {
-    const script = "const m = await import('osml-extensions'); const t = await import('osml-extensions/testing'); console.log(typeof m.loadExtensions, typeof m.jsonSchema, typeof t.loadPluginFolder, typeof t.buildHandlers);";
+    const script =
+      "const m = await import('osml-extensions'); const t = await import('osml-extensions/testing'); console.log(typeof m.loadExtensions, typeof m.jsonSchema, typeof t.loadPluginFolder, typeof t.buildHandlers);";
     const result = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: project });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout.trim()).toBe('function function function function');

@@ -73,7 +73,8 @@ function fakeRuntime(options: { pendingPolls?: number; response?: unknown } = {}
   };
 }
 
-const bodyOf = (call: InvokeCall): { imageId: string; bounds: Bounds } => JSON.parse(call.Body) as { imageId: string; bounds: Bounds };
+const bodyOf = (call: InvokeCall): { imageId: string; bounds: Bounds } =>
+  JSON.parse(call.Body) as { imageId: string; bounds: Bounds };
 const pointsOf = (fc: FeatureCollection): unknown[] =>
   fc.features.map((f) => (f.geometry?.type === 'Point' ? f.geometry.coordinates : f.geometry));
 
@@ -106,7 +107,12 @@ describe('sm-endpoint region handler', () => {
     }
     expect(runtime.calls.map(bodyOf)).toEqual(quadrants(512, 1024).map((bounds) => ({ imageId: 'img-1', bounds })));
     expect(result.type).toBe('FeatureCollection');
-    expect(pointsOf(result)).toEqual([[517, 1029], [773, 1029], [517, 1285], [773, 1285]]);
+    expect(pointsOf(result)).toEqual([
+      [517, 1029],
+      [773, 1029],
+      [517, 1285],
+      [773, 1285],
+    ]);
     expect(result.features[0]?.properties).toEqual({ label: 'ship' });
   });
 
@@ -126,14 +132,28 @@ describe('sm-endpoint image handler', () => {
     const runtime = fakeRuntime();
     const regionHandler = new sm.SageMakerRegionHandler({ sagemakerRuntime: runtime });
     const handler = new sm.SageMakerImageHandler({ sagemakerRuntime: runtime, regionRequestHandler: regionHandler });
-    const result = await handler.processImageRequest({ imageId: 'img-1', endpoint: 'my-sm-endpoint', width: 1024, height: 512, regionSize: 512, tileSize: 256, tileOverlap: 0 });
+    const result = await handler.processImageRequest({
+      imageId: 'img-1',
+      endpoint: 'my-sm-endpoint',
+      width: 1024,
+      height: 512,
+      regionSize: 512,
+      tileSize: 256,
+      tileOverlap: 0,
+    });
 
     expect(runtime.calls).toHaveLength(8);
     expect(runtime.calls.every((c) => c.EndpointName === 'my-sm-endpoint')).toBe(true);
     expect(runtime.calls.map((c) => bodyOf(c).bounds)).toEqual([...quadrants(0, 0), ...quadrants(512, 0)]);
     expect(pointsOf(result)).toEqual([
-      [5, 5], [261, 5], [5, 261], [261, 261],
-      [517, 5], [773, 5], [517, 261], [773, 261],
+      [5, 5],
+      [261, 5],
+      [5, 261],
+      [261, 261],
+      [517, 5],
+      [773, 5],
+      [517, 261],
+      [773, 261],
     ]);
   });
 });
@@ -141,7 +161,10 @@ describe('sm-endpoint image handler', () => {
 describe('async-sm-endpoint region handler', () => {
   it('submits each tile and polls until its output appears', async () => {
     const runtime = fakeRuntime({ pendingPolls: 2 });
-    const handler = new asyncSm.AsyncSageMakerRegionHandler({ sagemakerRuntime: runtime, asyncPolling: { intervalMs: 1, maxPolls: 5 } });
+    const handler = new asyncSm.AsyncSageMakerRegionHandler({
+      sagemakerRuntime: runtime,
+      asyncPolling: { intervalMs: 1, maxPolls: 5 },
+    });
     const result = await handler.processRegionRequest(region(0, 512));
 
     expect(runtime.calls).toHaveLength(0);
@@ -150,12 +173,20 @@ describe('async-sm-endpoint region handler', () => {
     expect(runtime.asyncCalls.map((c) => bodyOf(c).bounds)).toEqual(quadrants(0, 512));
     // Two empty polls, then the output, for every tile.
     expect([...runtime.polls.values()]).toEqual([3, 3, 3, 3]);
-    expect(pointsOf(result)).toEqual([[5, 517], [261, 517], [5, 773], [261, 773]]);
+    expect(pointsOf(result)).toEqual([
+      [5, 517],
+      [261, 517],
+      [5, 773],
+      [261, 773],
+    ]);
   });
 
   it('fails after maxPolls, naming the output location', async () => {
     const runtime = fakeRuntime({ pendingPolls: 1_000 });
-    const handler = new asyncSm.AsyncSageMakerRegionHandler({ sagemakerRuntime: runtime, asyncPolling: { intervalMs: 1, maxPolls: 5 } });
+    const handler = new asyncSm.AsyncSageMakerRegionHandler({
+      sagemakerRuntime: runtime,
+      asyncPolling: { intervalMs: 1, maxPolls: 5 },
+    });
     const error = await handler.processRegionRequest(region(0, 0)).then(
       () => undefined,
       (e: unknown) => e,
@@ -169,7 +200,10 @@ describe('async-sm-endpoint region handler', () => {
 
   it('rejects a non-FeatureCollection output, naming the endpoint', async () => {
     const runtime = fakeRuntime({ pendingPolls: 1, response: { status: 'failed' } });
-    const handler = new asyncSm.AsyncSageMakerRegionHandler({ sagemakerRuntime: runtime, asyncPolling: { intervalMs: 1, maxPolls: 5 } });
+    const handler = new asyncSm.AsyncSageMakerRegionHandler({
+      sagemakerRuntime: runtime,
+      asyncPolling: { intervalMs: 1, maxPolls: 5 },
+    });
     await expect(handler.processRegionRequest(region(0, 0))).rejects.toThrow(/my-sm-endpoint/);
   });
 });
@@ -210,41 +244,67 @@ function gatedRegionHandler() {
 const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
 describe('async-sm-endpoint image handler', () => {
-  it.each([2, 3])('keeps up to regionsInFlight=%i regions in flight, yet returns features in region order', async (regionsInFlight) => {
-    const gate = gatedRegionHandler();
-    const handler = new asyncSm.AsyncSageMakerImageHandler({ regionRequestHandler: gate.handler, regionsInFlight });
-    // 5 regions of 512 in a row.
-    const run = handler.processImageRequest({ imageId: 'img-1', endpoint: 'my-sm-endpoint', width: 2560, height: 512, regionSize: 512 });
+  it.each([2, 3])(
+    'keeps up to regionsInFlight=%i regions in flight, yet returns features in region order',
+    async (regionsInFlight) => {
+      const gate = gatedRegionHandler();
+      const handler = new asyncSm.AsyncSageMakerImageHandler({ regionRequestHandler: gate.handler, regionsInFlight });
+      // 5 regions of 512 in a row.
+      const run = handler.processImageRequest({
+        imageId: 'img-1',
+        endpoint: 'my-sm-endpoint',
+        width: 2560,
+        height: 512,
+        regionSize: 512,
+      });
 
-    await tick();
-    expect(gate.state.active).toBe(regionsInFlight);
-    // Settle the newest pending region first, so completion order differs from region order.
-    for (let guard = 0; guard < 20; guard++) {
       await tick();
-      expect(gate.state.active).toBeLessThanOrEqual(regionsInFlight);
-      const pending = gate.open.pop();
-      if (pending === undefined) break;
-      const { x } = pending.request.region;
-      pending.done.resolve({ type: 'FeatureCollection', features: [{ type: 'Feature', geometry: null, properties: { regionX: x } }] });
-    }
-    const result = await run;
+      expect(gate.state.active).toBe(regionsInFlight);
+      // Settle the newest pending region first, so completion order differs from region order.
+      for (let guard = 0; guard < 20; guard++) {
+        await tick();
+        expect(gate.state.active).toBeLessThanOrEqual(regionsInFlight);
+        const pending = gate.open.pop();
+        if (pending === undefined) break;
+        const { x } = pending.request.region;
+        pending.done.resolve({
+          type: 'FeatureCollection',
+          features: [{ type: 'Feature', geometry: null, properties: { regionX: x } }],
+        });
+      }
+      const result = await run;
 
-    expect(gate.state.started).toBe(5);
-    expect(gate.state.max).toBe(regionsInFlight);
-    expect(result.features.map((f) => f.properties?.['regionX'])).toEqual([0, 512, 1024, 1536, 2048]);
-  });
+      expect(gate.state.started).toBe(5);
+      expect(gate.state.max).toBe(regionsInFlight);
+      expect(result.features.map((f) => f.properties?.['regionX'])).toEqual([0, 512, 1024, 1536, 2048]);
+    },
+  );
 
   it('runs a small image end to end through the async region handler', async () => {
     const runtime = fakeRuntime({ pendingPolls: 1 });
     const deps = { sagemakerRuntime: runtime, asyncPolling: { intervalMs: 1, maxPolls: 5 }, regionsInFlight: 2 };
     const regionHandler = new asyncSm.AsyncSageMakerRegionHandler(deps);
     const handler = new asyncSm.AsyncSageMakerImageHandler({ ...deps, regionRequestHandler: regionHandler });
-    const result = await handler.processImageRequest({ imageId: 'img-1', endpoint: 'my-sm-endpoint', width: 1024, height: 512, regionSize: 512, tileSize: 256, tileOverlap: 0 });
+    const result = await handler.processImageRequest({
+      imageId: 'img-1',
+      endpoint: 'my-sm-endpoint',
+      width: 1024,
+      height: 512,
+      regionSize: 512,
+      tileSize: 256,
+      tileOverlap: 0,
+    });
 
     expect(runtime.asyncCalls).toHaveLength(8);
     expect(pointsOf(result)).toEqual([
-      [5, 5], [261, 5], [5, 261], [261, 261],
-      [517, 5], [773, 5], [517, 261], [773, 261],
+      [5, 5],
+      [261, 5],
+      [5, 261],
+      [261, 261],
+      [517, 5],
+      [773, 5],
+      [517, 261],
+      [773, 261],
     ]);
   });
 });
@@ -256,14 +316,20 @@ describe('plugin manifests', () => {
     expect(region).toBeDefined();
     expect(image).toBeDefined();
 
-    const regionManifest = validateManifest({ ...region, handler: sm.SageMakerRegionHandler }, 'plugins/sm-endpoint/index.ts');
+    const regionManifest = validateManifest(
+      { ...region, handler: sm.SageMakerRegionHandler },
+      'plugins/sm-endpoint/index.ts',
+    );
     expect(regionManifest).toMatchObject({
       requestType: 'sm_endpoint',
       handlerType: HandlerType.REGION_REQUEST_HANDLER,
       supportedEndpoints: ['sagemaker'],
       requires: ['sagemakerRuntime'],
     });
-    const imageManifest = validateManifest({ ...image, handler: sm.SageMakerImageHandler }, 'plugins/sm-endpoint/index.ts');
+    const imageManifest = validateManifest(
+      { ...image, handler: sm.SageMakerImageHandler },
+      'plugins/sm-endpoint/index.ts',
+    );
     expect(imageManifest).toMatchObject({
       requestType: 'sm_endpoint',
       handlerType: HandlerType.IMAGE_REQUEST_HANDLER,

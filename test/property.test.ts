@@ -15,9 +15,21 @@ import { HANDLER_NAME_PATTERN, REQUEST_TYPE_PATTERN, validateManifest } from '..
 import { tempDir } from './helpers/index.js';
 
 const FILE = 'plugins/generated/index.mjs';
-const MANIFEST_KEYS = ['requestType', 'handlerType', 'name', 'handler', 'description', 'supportedEndpoints', 'requires', 'version'] as const;
+const MANIFEST_KEYS = [
+  'requestType',
+  'handlerType',
+  'name',
+  'handler',
+  'description',
+  'supportedEndpoints',
+  'requires',
+  'version',
+] as const;
 const POISON_KEYS = ['__proto__', 'constructor', 'prototype'] as const;
-const METHODS = { REGION_REQUEST_HANDLER: 'processRegionRequest', IMAGE_REQUEST_HANDLER: 'processImageRequest' } as const;
+const METHODS = {
+  REGION_REQUEST_HANDLER: 'processRegionRequest',
+  IMAGE_REQUEST_HANDLER: 'processImageRequest',
+} as const;
 
 /** Runs per property; the issue asks for at least 10,000. */
 const RUNS = 10_000;
@@ -58,7 +70,11 @@ const HANDLERISH: unknown[] = [
   Math.max,
   Region.bind(null),
   new Proxy(Region, {}),
-  new Proxy(Image, { get: () => { throw new Error('hostile: handler proxy'); } }),
+  new Proxy(Image, {
+    get: () => {
+      throw new Error('hostile: handler proxy');
+    },
+  }),
   class extends Region {},
   Object.create(null),
   'Region',
@@ -73,15 +89,48 @@ const boom = (): never => {
 // ---- arbitraries --------------------------------------------------------------------------------
 const key = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...MANIFEST_KEYS) },
-  { weight: 2, arbitrary: fc.constantFrom(...POISON_KEYS, 'requesttype', 'Name', 'handlertype', 'toString', 'valueOf', 'then', '') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(...POISON_KEYS, 'requesttype', 'Name', 'handlertype', 'toString', 'valueOf', 'then', ''),
+  },
   { weight: 1, arbitrary: fc.string() },
 );
-const requestTypeish = fc.oneof(fc.stringMatching(REQUEST_TYPE_PATTERN), fc.constantFrom('http', 'sm_endpoint', '../x.mjs', 'node:fs', 'A', '', 'a'.repeat(65)), fc.string());
-const nameish = fc.oneof(fc.stringMatching(HANDLER_NAME_PATTERN), fc.constantFrom('Bad Name', '-x', '', 'a'.repeat(129)), fc.string());
-const handlerTypeish = fc.oneof(fc.constantFrom('REGION_REQUEST_HANDLER', 'IMAGE_REQUEST_HANDLER'), fc.constantFrom('region', 'REGION', 0, 1, null), fc.string());
+const requestTypeish = fc.oneof(
+  fc.stringMatching(REQUEST_TYPE_PATTERN),
+  fc.constantFrom('http', 'sm_endpoint', '../x.mjs', 'node:fs', 'A', '', 'a'.repeat(65)),
+  fc.string(),
+);
+const nameish = fc.oneof(
+  fc.stringMatching(HANDLER_NAME_PATTERN),
+  fc.constantFrom('Bad Name', '-x', '', 'a'.repeat(129)),
+  fc.string(),
+);
+const handlerTypeish = fc.oneof(
+  fc.constantFrom('REGION_REQUEST_HANDLER', 'IMAGE_REQUEST_HANDLER'),
+  fc.constantFrom('region', 'REGION', 0, 1, null),
+  fc.string(),
+);
 const handlerish = fc.constantFrom(...HANDLERISH);
-const anyValue = fc.anything({ maxDepth: 2, withBoxedValues: true, withMap: true, withSet: true, withNullPrototype: true, withBigInt: true, withDate: true, withTypedArray: true, withSparseArray: true, key });
-const value = fc.oneof(anyValue, requestTypeish, nameish, handlerTypeish, handlerish, fc.array(fc.string(), { maxLength: 3 }));
+const anyValue = fc.anything({
+  maxDepth: 2,
+  withBoxedValues: true,
+  withMap: true,
+  withSet: true,
+  withNullPrototype: true,
+  withBigInt: true,
+  withDate: true,
+  withTypedArray: true,
+  withSparseArray: true,
+  key,
+});
+const value = fc.oneof(
+  anyValue,
+  requestTypeish,
+  nameish,
+  handlerTypeish,
+  handlerish,
+  fc.array(fc.string(), { maxLength: 3 }),
+);
 
 type Hostility = 'as-is' | 'getter' | 'proxy' | 'throwing-proxy' | 'null-prototype' | 'frozen';
 /**
@@ -103,7 +152,13 @@ const hostile = <T extends object>(arb: fc.Arbitrary<T>): fc.Arbitrary<Recipe> =
 /** Build the hostile object: a throwing getter on a key, a Proxy (benign or throwing), no prototype, frozen. */
 function build({ object, how, at }: Recipe): unknown {
   const copy: Record<string, unknown> = {};
-  for (const k of Reflect.ownKeys(object)) Object.defineProperty(copy, k, { value: (object as Record<PropertyKey, unknown>)[k], enumerable: true, writable: true, configurable: true });
+  for (const k of Reflect.ownKeys(object))
+    Object.defineProperty(copy, k, {
+      value: (object as Record<PropertyKey, unknown>)[k],
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   switch (how) {
     case 'getter':
       Object.defineProperty(copy, at, { get: boom, enumerable: true, configurable: true });
@@ -111,7 +166,13 @@ function build({ object, how, at }: Recipe): unknown {
     case 'proxy':
       return new Proxy(copy, {});
     case 'throwing-proxy':
-      return new Proxy(copy, { get: boom, has: boom, ownKeys: boom, getOwnPropertyDescriptor: boom, getPrototypeOf: boom });
+      return new Proxy(copy, {
+        get: boom,
+        has: boom,
+        ownKeys: boom,
+        getOwnPropertyDescriptor: boom,
+        getPrototypeOf: boom,
+      });
     case 'null-prototype':
       return Object.assign(Object.create(null) as object, copy);
     case 'frozen':
@@ -135,7 +196,11 @@ const validManifest = fc
     },
     { requiredKeys: ['requestType', 'handlerType', 'name'] },
   )
-  .chain((m) => fc.constantFrom(m.handlerType === 'REGION_REQUEST_HANDLER' ? Region : Image, Both).map((handler) => ({ ...m, handler }) as Record<string, unknown>));
+  .chain((m) =>
+    fc
+      .constantFrom(m.handlerType === 'REGION_REQUEST_HANDLER' ? Region : Image, Both)
+      .map((handler) => ({ ...m, handler }) as Record<string, unknown>),
+  );
 
 /** A valid manifest with one field changed, removed, or one key added (poisoning keys included). */
 const mutatedManifest = fc
@@ -156,15 +221,23 @@ function checkManifest(input: unknown): void {
     manifest = validateManifest(input, FILE);
   } catch (error) {
     if (!isExtensionError(error, 'MANIFEST_INVALID')) {
-      throw new Error(`validateManifest threw something other than MANIFEST_INVALID: ${String(error)}`, { cause: error });
+      throw new Error(`validateManifest threw something other than MANIFEST_INVALID: ${String(error)}`, {
+        cause: error,
+      });
     }
-    if (!error.message.includes(FILE)) throw new Error(`MANIFEST_INVALID does not name the file: ${error.message}`);
+    if (!error.message.includes(FILE)) {
+      throw new Error(`MANIFEST_INVALID does not name the file: ${error.message}`, { cause: error });
+    }
     return;
   }
   // Accepted: it really is a manifest.
-  if (!REQUEST_TYPE_PATTERN.test(manifest.requestType)) throw new Error(`accepted requestType ${JSON.stringify(manifest.requestType)}`);
+  if (!REQUEST_TYPE_PATTERN.test(manifest.requestType))
+    throw new Error(`accepted requestType ${JSON.stringify(manifest.requestType)}`);
   if (!HANDLER_NAME_PATTERN.test(manifest.name)) throw new Error(`accepted name ${JSON.stringify(manifest.name)}`);
-  if (typeof manifest.handler !== 'function' || typeof (manifest.handler.prototype as Record<string, unknown>)[METHODS[manifest.handlerType]] !== 'function') {
+  if (
+    typeof manifest.handler !== 'function' ||
+    typeof (manifest.handler.prototype as Record<string, unknown>)[METHODS[manifest.handlerType]] !== 'function'
+  ) {
     throw new Error('accepted a handler without its method');
   }
   const extra = Reflect.ownKeys(manifest).filter((k) => !(MANIFEST_KEYS as readonly PropertyKey[]).includes(k));
@@ -207,7 +280,10 @@ afterAll(() => {
 describe('validateManifest: any input gives a manifest or MANIFEST_INVALID', () => {
   const run = <T>(arb: fc.Arbitrary<T>, make: (generated: T) => unknown = (generated) => generated): void => {
     try {
-      fc.assert(fc.property(arb, (generated) => checkManifest(make(generated))), { numRuns: RUNS });
+      fc.assert(
+        fc.property(arb, (generated) => checkManifest(make(generated))),
+        { numRuns: RUNS },
+      );
       noPollution();
     } finally {
       restoreGlobals();
@@ -219,11 +295,17 @@ describe('validateManifest: any input gives a manifest or MANIFEST_INVALID', () 
   });
 
   it('objects whose keys are manifest keys, "__proto__", "constructor", "prototype" or random', () => {
-    run(hostile(fc.dictionary(key, value, { maxKeys: 10 })).map((recipe) => ({ recipe })), (v) => build(v.recipe));
+    run(
+      hostile(fc.dictionary(key, value, { maxKeys: 10 })).map((recipe) => ({ recipe })),
+      (v) => build(v.recipe),
+    );
   });
 
   it('valid-ish manifests with one field changed, removed or added', () => {
-    run(hostile(mutatedManifest).map((recipe) => ({ recipe })), (v) => build(v.recipe));
+    run(
+      hostile(mutatedManifest).map((recipe) => ({ recipe })),
+      (v) => build(v.recipe),
+    );
   });
 
   it('valid manifests are accepted (the generator is not vacuous)', () => {
@@ -240,15 +322,32 @@ describe('validateManifest: any input gives a manifest or MANIFEST_INVALID', () 
 const CONFIG_KEYS = Object.keys(configSchema.shape);
 const configKey = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...CONFIG_KEYS) },
-  { weight: 2, arbitrary: fc.constantFrom(...POISON_KEYS, 'plugindirs', 'pluginDir', 'strict ', 'Cache', 'importTimeout', '') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(...POISON_KEYS, 'plugindirs', 'pluginDir', 'strict ', 'Cache', 'importTimeout', ''),
+  },
   { weight: 1, arbitrary: fc.string() },
 );
 /** Values close to what each key takes, and wrong ones. */
 const configValue = fc.oneof(
   fc.boolean(),
   fc.array(fc.oneof(fc.constantFrom('plugins', '', '../x', 'node_modules'), fc.string()), { maxLength: 3 }),
-  fc.constantFrom('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent', 'verbose', 'strict', 'warn', 'off', 'http', 'Bad Type'),
-  fc.oneof(fc.integer(), fc.double(), fc.constantFrom(0, -1, 1.5, Number.MAX_SAFE_INTEGER, 1e309)),
+  fc.constantFrom(
+    'trace',
+    'debug',
+    'info',
+    'warn',
+    'error',
+    'fatal',
+    'silent',
+    'verbose',
+    'strict',
+    'warn',
+    'off',
+    'http',
+    'Bad Type',
+  ),
+  fc.oneof(fc.integer(), fc.double(), fc.constantFrom(0, -1, 1.5, Number.MAX_SAFE_INTEGER, Infinity)),
   fc.string(),
   fc.jsonValue({ maxDepth: 2 }),
 );
@@ -276,7 +375,9 @@ function configProblems(data: unknown): string[] {
   }
   const problems = formatIssues(result.error.issues, CONFIG_KEYS);
   if (problems.length === 0) throw new Error('an invalid config gave no problem lines');
-  for (const line of problems) if (typeof line !== 'string' || !line.includes(': ')) throw new Error(`not a "field: problem" line: ${String(line)}`);
+  for (const line of problems)
+    if (typeof line !== 'string' || !line.includes(': '))
+      throw new Error(`not a "field: problem" line: ${String(line)}`);
   return problems;
 }
 
@@ -318,22 +419,29 @@ describe('config validation: any content gives a config or CONFIG_INVALID', () =
     try {
       await fc.assert(
         // A file holding just `null` is left out: cosmiconfig treats it as no config at all (see the report).
-        fc.asyncProperty(configObject.filter((config) => config !== null), async (config) => {
-          const text = JSON.stringify(config) ?? 'null';
-          await writeFile(file, text);
-          const outcome = await loadConfig({ cwd: dir, env: {} }).then(
-            (resolved) => ({ ok: true as const, resolved }),
-            (error: unknown) => ({ ok: false as const, error }),
-          );
-          const problems = configProblems(sjson.parse(text, POISON_SAFE));
-          if (outcome.ok) {
-            if (problems.length > 0) throw new Error(`loadConfig accepted ${text}, which the schema refuses: ${problems.join('; ')}`);
-            expect(outcome.resolved.file).toBe(file);
-          } else {
-            if (!isExtensionError(outcome.error, 'CONFIG_INVALID')) throw new Error(`loadConfig threw something other than CONFIG_INVALID for ${text}: ${String(outcome.error)}`);
-            expect(outcome.error.message).toContain('osml-extensions.config.json');
-          }
-        }),
+        fc.asyncProperty(
+          configObject.filter((config) => config !== null),
+          async (config) => {
+            const text = JSON.stringify(config) ?? 'null';
+            await writeFile(file, text);
+            const outcome = await loadConfig({ cwd: dir, env: {} }).then(
+              (resolved) => ({ ok: true as const, resolved }),
+              (error: unknown) => ({ ok: false as const, error }),
+            );
+            const problems = configProblems(sjson.parse(text, POISON_SAFE));
+            if (outcome.ok) {
+              if (problems.length > 0)
+                throw new Error(`loadConfig accepted ${text}, which the schema refuses: ${problems.join('; ')}`);
+              expect(outcome.resolved.file).toBe(file);
+            } else {
+              if (!isExtensionError(outcome.error, 'CONFIG_INVALID'))
+                throw new Error(
+                  `loadConfig threw something other than CONFIG_INVALID for ${text}: ${String(outcome.error)}`,
+                );
+              expect(outcome.error.message).toContain('osml-extensions.config.json');
+            }
+          },
+        ),
         { numRuns: 200 },
       );
       noPollution();

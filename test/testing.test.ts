@@ -13,7 +13,11 @@ import { HandlerType } from '../src/shared/types.js';
 import { ROOT, codeOf, pairPlugin, tempDir, writeTree } from './helpers/index.js';
 
 const DIST = path.join(ROOT, 'dist', 'index.js');
-const point = (x: number, y: number): Feature => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [x, y] }, properties: null });
+const point = (x: number, y: number): Feature => ({
+  type: 'Feature',
+  geometry: { type: 'Point', coordinates: [x, y] },
+  properties: null,
+});
 
 /** A plugin with real base-class handlers (they tile and call `deps.modelInvoker`). */
 const realPair = (requestType: string, extraRegion = ''): string => `
@@ -59,7 +63,7 @@ describe('loadPluginFolder', () => {
     expect((await loadPluginFolder('ext/good', { cwd })).registry.list()).toHaveLength(2);
   });
 
-  it('loads the repo\'s TypeScript plugins through jiti, as the host does', async () => {
+  it("loads the repo's TypeScript plugins through jiti, as the host does", async () => {
     const plugin = await loadPluginFolder(path.join(ROOT, 'plugins', 'sm-endpoint'), { cwd: ROOT });
     expect(plugin.rejected).toEqual([]);
     const { region, image } = expectCompletePair(plugin, 'sm_endpoint');
@@ -71,8 +75,19 @@ describe('loadPluginFolder', () => {
     ['PACKAGE_JSON_INVALID', { 'plugins/p/package.json': '{ not json' }],
     ['IMPORT_FAILED', { 'plugins/p/index.mjs': 'throw new Error("boom");\n' }],
     ['MANIFEST_MISSING', { 'plugins/p/index.mjs': 'export const x = 1;\n' }],
-    ['MANIFEST_INVALID', { 'plugins/p/index.mjs': "class R { processRegionRequest() {} }\nexport default { requestType: 'Bad Type', handlerType: 'REGION_REQUEST_HANDLER', name: 'p-region', handler: R };\n" }],
-    ['DUPLICATE_SLOT', { 'plugins/p/index.mjs': `${pairPlugin('p')}\nclass R2 { processRegionRequest() {} }\nexport const manifest = { requestType: 'p', handlerType: 'REGION_REQUEST_HANDLER', name: 'p-region-2', handler: R2 };\n` }],
+    [
+      'MANIFEST_INVALID',
+      {
+        'plugins/p/index.mjs':
+          "class R { processRegionRequest() {} }\nexport default { requestType: 'Bad Type', handlerType: 'REGION_REQUEST_HANDLER', name: 'p-region', handler: R };\n",
+      },
+    ],
+    [
+      'DUPLICATE_SLOT',
+      {
+        'plugins/p/index.mjs': `${pairPlugin('p')}\nclass R2 { processRegionRequest() {} }\nexport const manifest = { requestType: 'p', handlerType: 'REGION_REQUEST_HANDLER', name: 'p-region-2', handler: R2 };\n`,
+      },
+    ],
     ['DUPLICATE_SLOT', { 'plugins/p/index.mjs': pairPlugin('http', 'mine') }],
     ['DUPLICATE_NAME', { 'plugins/p/index.mjs': pairPlugin('p', 'http') }],
   ])('reports %s as a boot would, naming the plugin', async (code, files) => {
@@ -89,7 +104,10 @@ describe('loadPluginFolder', () => {
     ['a "_" folder the host skips', 'plugins/_shared'],
     ['a file', 'plugins/file.txt'],
   ])('refuses %s with a TypeError', async (_what, dir) => {
-    const cwd = await writeTree(await tempDir(), { 'plugins/_shared/index.mjs': pairPlugin('x'), 'plugins/file.txt': 'x' });
+    const cwd = await writeTree(await tempDir(), {
+      'plugins/_shared/index.mjs': pairPlugin('x'),
+      'plugins/file.txt': 'x',
+    });
     await expect(loadPluginFolder(dir, { cwd })).rejects.toBeInstanceOf(TypeError);
   });
 });
@@ -98,12 +116,16 @@ describe('expectCompletePair', () => {
   it('returns the region and image entries', async () => {
     const cwd = await writeTree(await tempDir(), { 'plugins/p/index.mjs': pairPlugin('pp') });
     const { region, image } = expectCompletePair(await loadPluginFolder('plugins/p', { cwd }), 'pp');
-    expect([region.handlerType, image.handlerType]).toEqual([HandlerType.REGION_REQUEST_HANDLER, HandlerType.IMAGE_REQUEST_HANDLER]);
+    expect([region.handlerType, image.handlerType]).toEqual([
+      HandlerType.REGION_REQUEST_HANDLER,
+      HandlerType.IMAGE_REQUEST_HANDLER,
+    ]);
   });
 
   it('throws INCOMPLETE_REQUEST_TYPE naming the empty slot, with the refusal as cause', async () => {
     const cwd = await writeTree(await tempDir(), {
-      'plugins/p/index.mjs': "class R { processRegionRequest() {} }\nclass I {}\nexport default [\n { requestType: 'half', handlerType: 'REGION_REQUEST_HANDLER', name: 'half-region', handler: R },\n { requestType: 'half', handlerType: 'IMAGE_REQUEST_HANDLER', name: 'half-image', handler: I },\n];\n",
+      'plugins/p/index.mjs':
+        "class R { processRegionRequest() {} }\nclass I {}\nexport default [\n { requestType: 'half', handlerType: 'REGION_REQUEST_HANDLER', name: 'half-region', handler: R },\n { requestType: 'half', handlerType: 'IMAGE_REQUEST_HANDLER', name: 'half-image', handler: I },\n];\n",
     });
     const plugin = await loadPluginFolder('plugins/p', { cwd });
     let thrown: unknown;
@@ -152,7 +174,11 @@ describe('buildHandlers', () => {
   it('builds region first, then image with regionRequestHandler, on fake deps overlaid with yours', async () => {
     const cwd = await writeTree(await tempDir(), { 'plugins/rec/index.mjs': recordingPair });
     const plugin = await loadPluginFolder('plugins/rec', { cwd });
-    const built = await buildHandlers<{ deps: Record<string, unknown> }, { deps: Record<string, unknown> }>(plugin, 'rec', { table: 'mine' });
+    const built = await buildHandlers<{ deps: Record<string, unknown> }, { deps: Record<string, unknown> }>(
+      plugin,
+      'rec',
+      { table: 'mine' },
+    );
     expect(Object.keys(built.region.deps).sort()).toEqual(['logger', 'modelInvoker', 'table']);
     expect(built.image.deps['regionRequestHandler']).toBe(built.region);
     expect(built.deps['table']).toBe('mine');
@@ -167,13 +193,20 @@ describe('buildHandlers', () => {
     const plugin = await loadPluginFolder('plugins/real', { cwd });
     const modelInvoker = fakeModelInvoker([point(8, 8)]);
     const { image } = await buildHandlers(plugin, 'real', { modelInvoker, tiling: { tileSize: 512, tileOverlap: 0 } });
-    const result = await image.processImageRequest({ imageId: 'img', endpoint: 'http://model.test', width: 1024, height: 512 });
+    const result = await image.processImageRequest({
+      imageId: 'img',
+      endpoint: 'http://model.test',
+      width: 1024,
+      height: 512,
+    });
     expect(modelInvoker.calls.map((c) => c.bounds.x)).toEqual([0, 512]);
     expect(result.features.map((f) => f.geometry)).toEqual([point(8, 8).geometry, point(520, 8).geometry]);
   });
 
   it('fails with DEPENDENCY_MISSING as a boot would when `requires` is not met', async () => {
-    const cwd = await writeTree(await tempDir(), { 'plugins/needy/index.mjs': realPair('needy', ", requires: ['table']") });
+    const cwd = await writeTree(await tempDir(), {
+      'plugins/needy/index.mjs': realPair('needy', ", requires: ['table']"),
+    });
     const plugin = await loadPluginFolder('plugins/needy', { cwd });
     expect(await codeOf(() => buildHandlers(plugin, 'needy'))).toBe('DEPENDENCY_MISSING');
     await expect(buildHandlers(plugin, 'needy', { table: {} })).resolves.toHaveProperty('region');
@@ -210,7 +243,8 @@ describe('loadPluginFolder vets like a boot', () => {
     const dir = await tempDir();
     await writeTree(dir, {
       'package.json': '{}',
-      'elsewhere/evil.mjs': "import { writeFileSync } from 'node:fs';\nwriteFileSync(new URL('./RAN', import.meta.url), 'ran');\nexport default {};",
+      'elsewhere/evil.mjs':
+        "import { writeFileSync } from 'node:fs';\nwriteFileSync(new URL('./RAN', import.meta.url), 'ran');\nexport default {};",
       'plugins/a/package.json': '{"main": "../../elsewhere/evil.mjs"}',
     });
     const plugin = await loadPluginFolder(path.join(dir, 'plugins/a'), { cwd: dir });

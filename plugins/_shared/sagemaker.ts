@@ -35,7 +35,9 @@ export function parseFeatureCollection(body: Uint8Array | string, endpointName: 
   const value: unknown = JSON.parse(text);
   const candidate = value as Partial<FeatureCollection> | null;
   if (candidate?.type !== 'FeatureCollection' || !Array.isArray(candidate.features)) {
-    throw new Error(`SageMaker endpoint ${endpointName} returned ${text.slice(0, 80)}, expected a GeoJSON FeatureCollection`);
+    throw new Error(
+      `SageMaker endpoint ${endpointName} returned ${text.slice(0, 80)}, expected a GeoJSON FeatureCollection`,
+    );
   }
   return value as FeatureCollection;
 }

@@ -57,7 +57,9 @@ export class AsyncSageMakerRegionHandler extends RegionRequestHandler {
       if (body !== undefined) return parseFeatureCollection(body, tile.endpoint);
       await sleep(this.#pollIntervalMs);
     }
-    throw new Error(`No output at ${OutputLocation} from async endpoint ${tile.endpoint} after ${this.#maxPolls} polls`);
+    throw new Error(
+      `No output at ${OutputLocation} from async endpoint ${tile.endpoint} after ${this.#maxPolls} polls`,
+    );
   }
 }
 

@@ -159,7 +159,9 @@ export function validateTemplate({ name, requestType }: PluginTemplate): void {
     );
   }
   if (!REQUEST_TYPE_PATTERN.test(requestType)) {
-    throw usage(`\`--request-type\` must be lower snake case starting with a letter, at most 64 characters (e.g. "custom_processing"), received ${JSON.stringify(requestType)}`);
+    throw usage(
+      `\`--request-type\` must be lower snake case starting with a letter, at most 64 characters (e.g. "custom_processing"), received ${JSON.stringify(requestType)}`,
+    );
   }
 }
 

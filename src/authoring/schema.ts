@@ -15,7 +15,8 @@ const ABOUT: Record<SchemaKind, { schema: z.ZodType; title: string; description:
   config: {
     schema: configSchema,
     title: 'osml-extensions config file',
-    description: 'osml-extensions.config.json, .osml-extensionsrc* or the "osml-extensions" key of package.json. Unknown keys are refused (CONFIG_INVALID).',
+    description:
+      'osml-extensions.config.json, .osml-extensionsrc* or the "osml-extensions" key of package.json. Unknown keys are refused (CONFIG_INVALID).',
   },
   manifest: {
     schema: handlerOptionsSchema,

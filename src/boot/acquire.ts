@@ -10,7 +10,8 @@ import { FS_CONCURRENCY, type PluginCandidate } from './discover.js';
 import { ExtensionError } from '../shared/errors.js';
 import { loadPlugin, loadPlugins, uniqueByRealPath, type LoadedPlugin, type LoadOptions } from './load.js';
 import { toRegistered, type HandlerInfo, type RegisteredHandler } from '../plugin/registry.js';
-import type { HandlerClass, Logger, Rejection } from '../shared/types.js';
+import type { HandlerClass, Logger } from '../shared/types.js';
+import type { Rejection } from '../shared/errors.js';
 
 /** One plugin's contribution, in discovery order. */
 export interface AcquiredPlugin {
@@ -27,7 +28,12 @@ export interface AcquiredPlugin {
  * entry is dropped so the next boot imports the plugin afresh, and the error says why: the
  * plugin's own refusal when it was refused, else MANIFEST_CHANGED.
  */
-function lazyHandlers(candidate: PluginCandidate, infos: readonly HandlerInfo[], options: LoadOptions, forget: () => Promise<void>): RegisteredHandler[] {
+function lazyHandlers(
+  candidate: PluginCandidate,
+  infos: readonly HandlerInfo[],
+  options: LoadOptions,
+  forget: () => Promise<void>,
+): RegisteredHandler[] {
   let imported: Promise<LoadedPlugin> | undefined;
   return infos.map((expected) => ({
     ...expected,
@@ -36,7 +42,8 @@ function lazyHandlers(candidate: PluginCandidate, infos: readonly HandlerInfo[],
       imported ??= loadPlugin(candidate, options);
       const plugin = await imported;
       const manifest = plugin.manifests.find((m) => m.name === expected.name);
-      if (manifest !== undefined && JSON.stringify(withoutClass(manifest)) === JSON.stringify(expected)) return manifest.handler;
+      if (manifest !== undefined && JSON.stringify(withoutClass(manifest)) === JSON.stringify(expected))
+        return manifest.handler;
       await forget();
       const refusal = plugin.rejected[0];
       if (manifest === undefined && refusal !== undefined) throw refusal.error;
@@ -52,38 +59,72 @@ const withoutClass = ({ handler: _handler, ...rest }: LoadedPlugin['manifests'][
  * Every plugin's handlers and refusals, in discovery order. With the cache on, unchanged plugins
  * are not imported; the others are imported (bounded concurrency) and recorded.
  */
-export async function acquirePlugins(config: ResolvedConfig, candidates: readonly PluginCandidate[], options: LoadOptions, logger: Logger): Promise<AcquiredPlugin[]> {
+export async function acquirePlugins(
+  config: ResolvedConfig,
+  candidates: readonly PluginCandidate[],
+  options: LoadOptions,
+  logger: Logger,
+): Promise<AcquiredPlugin[]> {
   const unique = await uniqueByRealPath(candidates);
   const cache = config.cache === false ? undefined : await ManifestCache.open(config.cache, logger);
   const hits = cache === undefined ? [] : await mapBounded(unique, FS_CONCURRENCY, (c) => cache.lookup(c));
   const misses = unique.filter((_, i) => hits[i] === undefined);
   // Hash before importing, so a change racing the import is caught on the next boot.
-  const hashes = cache === undefined ? [] : await mapBounded(misses, FS_CONCURRENCY, (c) => hashFile(c.entry).catch(() => ''));
+  const hashes =
+    cache === undefined ? [] : await mapBounded(misses, FS_CONCURRENCY, (c) => hashFile(c.entry).catch(() => ''));
   // The probe decides only hangs; every other failure comes from the real import below, and a
   // plugin marked stuck by the probe is refused there without being imported.
   if (config.probe && misses.length > 0) {
     const hung = await probePlugins(misses, config.importTimeoutMs, options.reload);
-    if (hung.size > 0) logger.warn({ event: 'probe.hung', sources: misses.filter((c) => hung.has(c.entry)).map((c) => c.source) }, 'the worker probe caught plugins that never finish importing');
+    if (hung.size > 0)
+      logger.warn(
+        { event: 'probe.hung', sources: misses.filter((c) => hung.has(c.entry)).map((c) => c.source) },
+        'the worker probe caught plugins that never finish importing',
+      );
   }
   const loaded = await loadPlugins(misses, { ...options, unique: true });
 
   const byEntry = new Map<string, AcquiredPlugin>();
   loaded.forEach((plugin, i) => {
     if (plugin.importMs > config.slowPluginMs) {
-      logger.warn({ event: 'plugin.slow', source: plugin.candidate.source, importMs: Math.round(plugin.importMs), slowPluginMs: config.slowPluginMs }, 'plugin import was slow');
+      logger.warn(
+        {
+          event: 'plugin.slow',
+          source: plugin.candidate.source,
+          importMs: Math.round(plugin.importMs),
+          slowPluginMs: config.slowPluginMs,
+        },
+        'plugin import was slow',
+      );
     }
-    logger.debug({ event: 'plugin.imported', source: plugin.candidate.source, importMs: Math.round(plugin.importMs * 100) / 100 }, 'imported plugin');
+    logger.debug(
+      { event: 'plugin.imported', source: plugin.candidate.source, importMs: Math.round(plugin.importMs * 100) / 100 },
+      'imported plugin',
+    );
     cache?.record(plugin.candidate, hashes[i] ?? '', plugin.manifests.map(withoutClass), plugin.rejected);
     const handlers = plugin.manifests.map((m) => toRegistered(m, plugin.candidate.source));
-    byEntry.set(plugin.candidate.entry, { candidate: plugin.candidate, handlers, rejected: plugin.rejected, cached: false });
+    byEntry.set(plugin.candidate.entry, {
+      candidate: plugin.candidate,
+      handlers,
+      rejected: plugin.rejected,
+      cached: false,
+    });
   });
   const result = unique.map((candidate, i) => {
     const hit = hits[i];
     if (hit === undefined) return byEntry.get(candidate.entry) as AcquiredPlugin;
-    logger.debug({ event: 'plugin.cached', source: candidate.source }, 'plugin unchanged: registered from the manifest cache');
+    logger.debug(
+      { event: 'plugin.cached', source: candidate.source },
+      'plugin unchanged: registered from the manifest cache',
+    );
     const cacheDir = config.cache as string;
     const forget = () => ManifestCache.forget(cacheDir, candidate.entry, logger);
-    return { candidate, handlers: lazyHandlers(candidate, hit.manifests, options, forget), rejected: hit.rejected, cached: true };
+    return {
+      candidate,
+      handlers: lazyHandlers(candidate, hit.manifests, options, forget),
+      rejected: hit.rejected,
+      cached: true,
+    };
   });
   if (cache !== undefined) {
     cache.prune(config.pluginDirs, new Set(candidates.map((c) => c.entry)));

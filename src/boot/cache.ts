@@ -17,7 +17,8 @@ import { z } from 'zod';
 import type { FileStat, PluginCandidate } from './discover.js';
 import { ExtensionError, toRejection, type ErrorCode } from '../shared/errors.js';
 import type { HandlerInfo } from '../plugin/registry.js';
-import type { Logger, Rejection } from '../shared/types.js';
+import type { Logger } from '../shared/types.js';
+import type { Rejection } from '../shared/errors.js';
 
 /** Bump when the file layout changes; with the package and Node versions it forms the cache identity. */
 const FORMAT = 2;
@@ -45,7 +46,12 @@ interface Entry {
   rejected: { code: ErrorCode; params: Record<string, unknown>; requestTypes: string[] }[];
 }
 /** The first line of the file; the rest is the JSON array of [entry path, Entry] pairs. */
-const headerSchema = z.object({ format: z.literal(FORMAT), tool: z.literal(TOOL), writtenAt: z.number(), sha256: z.string() });
+const headerSchema = z.object({
+  format: z.literal(FORMAT),
+  tool: z.literal(TOOL),
+  writtenAt: z.number(),
+  sha256: z.string(),
+});
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('base64');
 
@@ -57,7 +63,9 @@ export interface CachedPlugin {
 
 /** Hash of a file's bytes (SHA-256, base64). */
 export async function hashFile(file: string): Promise<string> {
-  return createHash('sha256').update(await readFile(file)).digest('base64');
+  return createHash('sha256')
+    .update(await readFile(file))
+    .digest('base64');
 }
 
 type Recorded = readonly [path: string, size: number, mtimeMs: number, ctimeMs: number];
@@ -109,7 +117,10 @@ export class ManifestCache {
       if (!Array.isArray(entries)) throw new Error('entries are not an array');
       return new ManifestCache(file, new Map(entries as [string, Entry][]), header.writtenAt, false, logger);
     } catch {
-      logger.debug({ event: 'cache.discarded', file }, 'manifest cache was corrupt or from another version; rebuilding it');
+      logger.debug(
+        { event: 'cache.discarded', file },
+        'manifest cache was corrupt or from another version; rebuilding it',
+      );
       return new ManifestCache(file, new Map(), 0, true, logger);
     }
   }
@@ -135,7 +146,8 @@ export class ManifestCache {
       }
     }
     try {
-      const here = (value: unknown): unknown => (typeof value === 'string' ? value.split(entry.source).join(candidate.source) : value);
+      const here = (value: unknown): unknown =>
+        typeof value === 'string' ? value.split(entry.source).join(candidate.source) : value;
       const rejected = entry.rejected.map((r) => {
         const params = Object.fromEntries(Object.entries(r.params).map(([key, value]) => [key, here(value)]));
         return toRejection(candidate.source, new ExtensionError(r.code, params as never), r.requestTypes);
@@ -150,9 +162,18 @@ export class ManifestCache {
    * Record what importing a plugin yielded. `hash` must be of the entry as read before the import,
    * so a change racing the import makes the next boot re-import rather than trust stale data.
    */
-  record(candidate: PluginCandidate, hash: string, manifests: readonly HandlerInfo[], rejected: readonly Rejection[]): void {
+  record(
+    candidate: PluginCandidate,
+    hash: string,
+    manifests: readonly HandlerInfo[],
+    rejected: readonly Rejection[],
+  ): void {
     if (candidate.files === undefined) return;
-    if (rejected.some((r) => !CACHEABLE.has(r.code) || (r.code === 'IMPORT_FAILED' && !(r.error.cause instanceof SyntaxError)))) {
+    if (
+      rejected.some(
+        (r) => !CACHEABLE.has(r.code) || (r.code === 'IMPORT_FAILED' && !(r.error.cause instanceof SyntaxError)),
+      )
+    ) {
       this.#entries.delete(candidate.entry);
     } else {
       this.#entries.set(candidate.entry, {
@@ -161,7 +182,11 @@ export class ManifestCache {
         files: candidate.files.map(toRecorded),
         hash,
         manifests: manifests.map((m) => ({ ...m })),
-        rejected: rejected.map((r) => ({ code: r.code, params: r.error.params as Record<string, unknown>, requestTypes: r.requestTypes })),
+        rejected: rejected.map((r) => ({
+          code: r.code,
+          params: r.error.params as Record<string, unknown>,
+          requestTypes: r.requestTypes,
+        })),
       });
     }
     this.#dirty = true;
@@ -201,7 +226,10 @@ export class ManifestCache {
       await rename(temp, this.#file);
       this.#dirty = false;
     } catch (error) {
-      this.#logger.debug({ event: 'cache.unwritable', file: this.#file, reason: String(error) }, 'could not write the manifest cache');
+      this.#logger.debug(
+        { event: 'cache.unwritable', file: this.#file, reason: String(error) },
+        'could not write the manifest cache',
+      );
     }
   }
 }

@@ -12,7 +12,7 @@ import sjson from 'secure-json-parse';
 import { POISON } from '../config.js';
 import { ExtensionError, describeThrown, toRejection } from '../shared/errors.js';
 import { toSource } from '../shared/paths.js';
-import type { Rejection } from '../shared/types.js';
+import type { Rejection } from '../shared/errors.js';
 
 /** File-system operations in flight at once during discovery and vetting. */
 export const FS_CONCURRENCY = 64;
@@ -72,10 +72,15 @@ export interface DiscoverOptions {
 }
 
 /** Control characters, or U+FFFD where a name was not valid UTF-8. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const BAD_NAME = /[\u0000-\u001f\u007f\ufffd]/;
 /** Bytes of a file name with everything but printable ASCII escaped as \xNN. */
 const escapeBytes = (bytes: Buffer): string =>
-  [...bytes].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
+  [...bytes]
+    .map((b) =>
+      b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`,
+    )
+    .join('');
 
 const byCodePoint = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -83,13 +88,17 @@ const byCodePoint = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 
 function packageEntry(pkg: unknown): string | undefined {
   if (pkg === null || typeof pkg !== 'object') throw new Error('it is not a JSON object');
   const { exports, main } = pkg as { exports?: unknown; main?: unknown };
-  let target: unknown = typeof exports === 'object' && exports !== null && '.' in exports ? (exports as Record<string, unknown>)['.'] : exports;
+  let target: unknown =
+    typeof exports === 'object' && exports !== null && '.' in exports
+      ? (exports as Record<string, unknown>)['.']
+      : exports;
   while (target !== null && typeof target === 'object') {
     const conditions = target as Record<string, unknown>;
     target = conditions['import'] ?? conditions['node'] ?? conditions['default'];
   }
   if (typeof target === 'string') return target;
-  if (target !== undefined && target !== null) throw new Error(`"exports" must be a path string, received ${JSON.stringify(target)}`);
+  if (target !== undefined && target !== null)
+    throw new Error(`"exports" must be a path string, received ${JSON.stringify(target)}`);
   if (typeof main === 'string') return main;
   if (main !== undefined) throw new Error(`"main" must be a path string, received ${JSON.stringify(main)}`);
   return undefined;
@@ -111,17 +120,27 @@ async function entryOf(dir: string, files: ReadonlySet<string>, cwd: string): Pr
     try {
       named = packageEntry(sjson.parse(await readFile(pkgFile, 'utf8'), POISON));
     } catch (cause) {
-      return new ExtensionError('PACKAGE_JSON_INVALID', { file: toSource(cwd, pkgFile), problem: describeThrown(cause) }, { cause });
+      return new ExtensionError(
+        'PACKAGE_JSON_INVALID',
+        { file: toSource(cwd, pkgFile), problem: describeThrown(cause) },
+        { cause },
+      );
     }
     if (named !== undefined) {
       const entry = path.resolve(dir, named);
       if (await isFile(entry)) return entry;
-      return new ExtensionError('ENTRY_NOT_FOUND', { folder: toSource(cwd, dir), tried: [`${toSource(cwd, entry)} (from package.json)`] });
+      return new ExtensionError('ENTRY_NOT_FOUND', {
+        folder: toSource(cwd, dir),
+        tried: [`${toSource(cwd, entry)} (from package.json)`],
+      });
     }
   }
   const index = INDEX_FILES.find((name) => files.has(name));
   if (index !== undefined) return path.join(dir, index);
-  return new ExtensionError('ENTRY_NOT_FOUND', { folder: toSource(cwd, dir), tried: ['package.json "exports"/"main"', ...INDEX_FILES] });
+  return new ExtensionError('ENTRY_NOT_FOUND', {
+    folder: toSource(cwd, dir),
+    tried: ['package.json "exports"/"main"', ...INDEX_FILES],
+  });
 }
 
 /** Fill in size and times; a file that cannot be stat'ed keeps -1, so it never matches a cache entry. */
@@ -141,14 +160,30 @@ async function statAll(dir: string, files: FileStat[]): Promise<void> {
 
 /** Every file under `dir` (dot files and symlinks included, `node_modules` not), for fingerprints. */
 function listAll(dir: string): Promise<string[]> {
-  return fg('**', { cwd: dir, dot: true, ignore: ['**/node_modules/**'], onlyFiles: false, markDirectories: true, followSymbolicLinks: false, suppressErrors: true }).then((names) =>
-    names.filter((name) => !name.endsWith('/')),
-  );
+  return fg('**', {
+    cwd: dir,
+    dot: true,
+    ignore: ['**/node_modules/**'],
+    onlyFiles: false,
+    markDirectories: true,
+    followSymbolicLinks: false,
+    suppressErrors: true,
+  }).then((names) => names.filter((name) => !name.endsWith('/')));
 }
 
 /** Fingerprint of the shared `_*` folders of a root: any change there invalidates the root's cache entries. */
 async function sharedFingerprint(root: string): Promise<string> {
-  const names = (await fg('_*/**', { cwd: root, dot: true, ignore: ['**/node_modules/**'], onlyFiles: false, markDirectories: true, followSymbolicLinks: false, suppressErrors: true }))
+  const names = (
+    await fg('_*/**', {
+      cwd: root,
+      dot: true,
+      ignore: ['**/node_modules/**'],
+      onlyFiles: false,
+      markDirectories: true,
+      followSymbolicLinks: false,
+      suppressErrors: true,
+    })
+  )
     .filter((name) => !name.endsWith('/'))
     .sort(byCodePoint);
   if (names.length === 0) return '';
@@ -191,7 +226,15 @@ async function listFolder(dir: string, withFiles: boolean): Promise<FolderListin
   }
   if (!withFiles) return { top, all: [] };
   const names = nested ? await listAll(dir) : [...top, ...dotFiles];
-  const all: FileStat[] = names.sort(byCodePoint).map((name) => ({ path: name, size: -1, mtimeMs: -1, ctimeMs: -1, ...(name.includes('/') ? {} : { link: links.has(name) }) }));
+  const all: FileStat[] = names
+    .sort(byCodePoint)
+    .map((name) => ({
+      path: name,
+      size: -1,
+      mtimeMs: -1,
+      ctimeMs: -1,
+      ...(name.includes('/') ? {} : { link: links.has(name) }),
+    }));
   await statAll(dir, all);
   return { top, all };
 }
@@ -221,17 +264,28 @@ async function discoverRoot(root: string, cwd: string, withFiles: boolean): Prom
   }
   const usable = folders.filter((name) => !BAD_NAME.test(name));
   // Bounded, so 10,000 plugins do not mean 10,000 directory handles at once; results keep order.
-  const listed = await mapBounded(usable, FS_CONCURRENCY, async (name): Promise<{ entry: string | ExtensionError; listing?: FolderListing }> => {
-    const dir = path.join(root, name);
-    const listing = await listFolder(dir, withFiles);
-    if (!(listing instanceof Error)) return { entry: await entryOf(dir, listing.top, cwd), listing };
-    const denied = listing.code === 'EACCES' || listing.code === 'EPERM';
-    return {
-      entry: denied
-        ? new ExtensionError('PERMISSION_DENIED', { folder: toSource(cwd, dir), problem: describeThrown(listing) }, { cause: listing })
-        : new ExtensionError('ENTRY_NOT_FOUND', { folder: toSource(cwd, dir), tried: [`(the folder could not be read: ${listing.code ?? 'error'})`] }),
-    };
-  });
+  const listed = await mapBounded(
+    usable,
+    FS_CONCURRENCY,
+    async (name): Promise<{ entry: string | ExtensionError; listing?: FolderListing }> => {
+      const dir = path.join(root, name);
+      const listing = await listFolder(dir, withFiles);
+      if (!(listing instanceof Error)) return { entry: await entryOf(dir, listing.top, cwd), listing };
+      const denied = listing.code === 'EACCES' || listing.code === 'EPERM';
+      return {
+        entry: denied
+          ? new ExtensionError(
+              'PERMISSION_DENIED',
+              { folder: toSource(cwd, dir), problem: describeThrown(listing) },
+              { cause: listing },
+            )
+          : new ExtensionError('ENTRY_NOT_FOUND', {
+              folder: toSource(cwd, dir),
+              tried: [`(the folder could not be read: ${listing.code ?? 'error'})`],
+            }),
+      };
+    },
+  );
   const shared = withFiles ? { shared: await sharedFingerprint(root) } : {};
   usable.forEach((name, i) => {
     const dir = path.join(root, name);
@@ -261,7 +315,9 @@ export async function discover(options: DiscoverOptions): Promise<DiscoveryResul
     }
     if (received !== undefined) {
       const error = new ExtensionError('ROOT_INVALID', { root: toSource(cwd, root), received });
-      result.rejected.push(toRejection(toSource(cwd, root), error, [], options.rootsNamed === false ? 'warn' : 'error'));
+      result.rejected.push(
+        toRejection(toSource(cwd, root), error, [], options.rootsNamed === false ? 'warn' : 'error'),
+      );
       continue;
     }
     const found = await discoverRoot(root, cwd, options.withFiles === true);

@@ -10,10 +10,11 @@ import { pathToFileURL } from 'node:url';
 import { mapBounded } from '../shared/concurrency.js';
 import { ExtensionError, describeThrown, isExtensionError, toRejection } from '../shared/errors.js';
 import type { PluginCandidate } from './discover.js';
-import { INTEGRITY_MARK } from './lock.js';
+import { integrityFailure } from './lock.js';
+import { isStuck, markStuck, stuckReason } from './stuck.js';
 import { relativePaths } from '../shared/paths.js';
 import { attachedManifest, validateManifest, type Manifest } from '../plugin/manifest.js';
-import type { Rejection } from '../shared/types.js';
+import type { Rejection } from '../shared/errors.js';
 
 /** Entry extensions loaded through jiti (TypeScript without a build step); the rest use `import()`. */
 export const TYPESCRIPT_EXTENSIONS = ['.ts', '.mts', '.cts'] as const;
@@ -78,7 +79,9 @@ function importEntry(entry: string, reload: string | undefined): Promise<unknown
   let jiti = jitis.get(key);
   if (jiti === undefined) {
     // interopDefault off: the loader needs the module namespace exactly as the plugin wrote it.
-    jiti = import('jiti').then(({ createJiti }) => createJiti(import.meta.url, { interopDefault: false, moduleCache: reload === undefined }));
+    jiti = import('jiti').then(({ createJiti }) =>
+      createJiti(import.meta.url, { interopDefault: false, moduleCache: reload === undefined }),
+    );
     jitis.set(key, jiti);
   }
   return jiti.then((j) => j.import(entry));
@@ -112,26 +115,8 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_CONCURRENCY = 64;
 /** Thrown (internally) when an import outlives its timeout. */
 const TIMED_OUT = Symbol('import timed out');
-/**
- * Entries whose import never settled. A module stuck in top-level await stays stuck in Node's
- * module map, so importing it again would only hang again: it is refused at once instead.
- */
-const stuck = new Map<string, string>();
-
-/**
- * A stuck module stays stuck only for its own URL: a reload generation imports a fresh copy (the
- * file may have been fixed), so the key includes it.
- */
-const stuckKey = (entry: string, reload: string | undefined): string => (reload === undefined ? entry : `${entry}?${reload}`);
-
-/** Never import this entry in this process (the probe saw it hang). */
-export function markStuck(entry: string, how: string, reload?: string): void {
-  stuck.set(stuckKey(entry, reload), how);
-}
-
 async function importWithTimeout(entry: string, options: LoadOptions): Promise<unknown> {
-  const key = stuckKey(entry, options.reload);
-  if (stuck.has(key)) throw TIMED_OUT;
+  if (isStuck(entry, options.reload)) throw TIMED_OUT;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(TIMED_OUT), options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
@@ -139,7 +124,8 @@ async function importWithTimeout(entry: string, options: LoadOptions): Promise<u
   try {
     return await Promise.race([importEntry(entry, options.reload), timeout]);
   } catch (error) {
-    if (error === TIMED_OUT && !stuck.has(key)) stuck.set(key, 'its top level never settled');
+    if (error === TIMED_OUT && !isStuck(entry, options.reload))
+      markStuck(entry, 'its top level never settled', options.reload);
     throw error;
   } finally {
     clearTimeout(timer);
@@ -147,17 +133,43 @@ async function importWithTimeout(entry: string, options: LoadOptions): Promise<u
 }
 
 /** The ExtensionError for an import that threw (or never finished). */
-async function importFailure(cause: unknown, candidate: PluginCandidate, timeoutMs: number, cwd: string | undefined, reload: string | undefined): Promise<ExtensionError> {
+async function importFailure(
+  cause: unknown,
+  candidate: PluginCandidate,
+  timeoutMs: number,
+  cwd: string | undefined,
+  reload: string | undefined,
+): Promise<ExtensionError> {
   const { source, entry } = candidate;
-  if (cause === TIMED_OUT) return new ExtensionError('IMPORT_TIMEOUT', { file: source, timeoutMs, how: stuck.get(stuckKey(entry, reload)) ?? 'its top level never settled' });
+  if (cause === TIMED_OUT)
+    return new ExtensionError('IMPORT_TIMEOUT', {
+      file: source,
+      timeoutMs,
+      how: stuckReason(entry, reload) ?? 'its top level never settled',
+    });
   // registerHandler validates at class definition, i.e. during import: keep its code, add the file.
-  if (isExtensionError(cause, 'MANIFEST_INVALID')) return new ExtensionError('MANIFEST_INVALID', { ...cause.params, file: `${source} (${cause.params.file})` }, { cause });
+  if (isExtensionError(cause, 'MANIFEST_INVALID'))
+    return new ExtensionError(
+      'MANIFEST_INVALID',
+      { ...cause.params, file: `${source} (${cause.params.file})` },
+      { cause },
+    );
   const reason = describeThrown(cause);
-  const integrity = INTEGRITY_MARK.exec(reason);
-  if (integrity !== null) {
-    return new ExtensionError('INTEGRITY_MISMATCH', { file: source, expected: (integrity[1] ?? '').slice(0, 19), actual: (integrity[2] ?? '').slice(0, 19), detail: 'a file changed after it was verified' }, { cause });
+  const integrity = integrityFailure(cause);
+  if (integrity !== undefined) {
+    return new ExtensionError(
+      'INTEGRITY_MISMATCH',
+      {
+        file: source,
+        expected: integrity.expected.slice(0, 19),
+        actual: integrity.actual.slice(0, 19),
+        detail: 'a file changed after it was verified',
+      },
+      { cause },
+    );
   }
-  if ((await stat(entry).catch((e: NodeJS.ErrnoException) => e.code)) === 'ENOENT') return new ExtensionError('VANISHED', { file: source }, { cause });
+  if ((await stat(entry).catch((e: NodeJS.ErrnoException) => e.code)) === 'ENOENT')
+    return new ExtensionError('VANISHED', { file: source }, { cause });
   return new ExtensionError('IMPORT_FAILED', { file: source, reason: oneLine(reason, entry, source, cwd) }, { cause });
 }
 
@@ -170,7 +182,10 @@ function oneLine(reason: string, entry: string, source: string, cwd: string | un
 /** Read `requestType` from a value that failed validation, without trusting it. */
 function declaredRequestType(value: unknown): string[] {
   try {
-    const declared = isPlainObject(value) || typeof value === 'function' ? (value as { requestType?: unknown }).requestType : undefined;
+    const declared =
+      isPlainObject(value) || typeof value === 'function'
+        ? (value as { requestType?: unknown }).requestType
+        : undefined;
     return typeof declared === 'string' ? [declared] : [];
   } catch {
     return [];
@@ -183,7 +198,10 @@ const NOT_AN_ARRAY = Symbol('manifests must be an array');
 /** Everything a module namespace offers as a manifest. */
 function collect(ns: Record<string, unknown>): Offered[] {
   // A CommonJS plugin's `module.exports = { manifests }` arrives as `default`.
-  const cjs = isPlainObject(ns['default']) && !('requestType' in ns['default']) && ('manifest' in ns['default'] || 'manifests' in ns['default']);
+  const cjs =
+    isPlainObject(ns['default']) &&
+    !('requestType' in ns['default']) &&
+    ('manifest' in ns['default'] || 'manifests' in ns['default']);
   const exports = cjs ? { ...(ns['default'] as Record<string, unknown>), ...ns, default: undefined } : ns;
 
   const offered: Offered[] = [];
@@ -191,7 +209,8 @@ function collect(ns: Record<string, unknown>): Offered[] {
     if (Array.isArray(value)) value.forEach((item, i) => offered.push({ value: item, label: `${label}[${i}]` }));
     else offered.push({ value, label });
   };
-  if (exports['default'] !== undefined && attachedManifest(exports['default']) === undefined) addAll(exports['default'], 'default export');
+  if (exports['default'] !== undefined && attachedManifest(exports['default']) === undefined)
+    addAll(exports['default'], 'default export');
   if (exports['manifest'] !== undefined) offered.push({ value: exports['manifest'], label: 'export "manifest"' });
   if (exports['manifests'] !== undefined) {
     if (Array.isArray(exports['manifests'])) addAll(exports['manifests'], 'export "manifests"');
@@ -206,7 +225,10 @@ function collect(ns: Record<string, unknown>): Offered[] {
     const attached = attachedManifest(value);
     if (attached === undefined || seen.has(value)) continue;
     seen.add(value);
-    offered.push({ value: { ...attached, handler: value }, label: `class ${name === 'default' ? 'default export' : name}` });
+    offered.push({
+      value: { ...attached, handler: value },
+      label: `class ${name === 'default' ? 'default export' : name}`,
+    });
   }
   return offered;
 }
@@ -222,8 +244,19 @@ export async function loadPlugin(candidate: PluginCandidate, options: LoadOption
   try {
     ns = (await importWithTimeout(candidate.entry, options)) as Record<string, unknown>;
   } catch (cause) {
-    const error = await importFailure(cause, candidate, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, options.cwd, options.reload);
-    return { candidate, manifests: [], rejected: [toRejection(source, error, [], error.code === 'VANISHED' ? 'warn' : 'error')], importMs: performance.now() - started };
+    const error = await importFailure(
+      cause,
+      candidate,
+      options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      options.cwd,
+      options.reload,
+    );
+    return {
+      candidate,
+      manifests: [],
+      rejected: [toRejection(source, error, [], error.code === 'VANISHED' ? 'warn' : 'error')],
+      importMs: performance.now() - started,
+    };
   }
   const importMs = performance.now() - started;
 
@@ -232,7 +265,11 @@ export async function loadPlugin(candidate: PluginCandidate, options: LoadOption
     offered = collect(ns);
   } catch (cause) {
     // A throwing getter or Proxy trap on an export: refuse this plugin, never the boot.
-    const error = new ExtensionError('MANIFEST_INVALID', { file: source, problems: [`(exports): reading the exports threw (${describeThrown(cause)})`] }, { cause });
+    const error = new ExtensionError(
+      'MANIFEST_INVALID',
+      { file: source, problems: [`(exports): reading the exports threw (${describeThrown(cause)})`] },
+      { cause },
+    );
     return { candidate, manifests: [], rejected: [toRejection(source, error)], importMs };
   }
   if (offered.length === 0) {
@@ -243,7 +280,11 @@ export async function loadPlugin(candidate: PluginCandidate, options: LoadOption
   const rejected: Rejection[] = [];
   for (const { value, label } of offered) {
     try {
-      if (value === NOT_AN_ARRAY) throw new ExtensionError('MANIFEST_INVALID', { file: `${source} (${label})`, problems: ['manifests: must be an array of manifests'] });
+      if (value === NOT_AN_ARRAY)
+        throw new ExtensionError('MANIFEST_INVALID', {
+          file: `${source} (${label})`,
+          problems: ['manifests: must be an array of manifests'],
+        });
       manifests.push(validateManifest(value, `${source} (${label})`));
     } catch (error) {
       if (!isExtensionError(error)) throw error;
@@ -257,7 +298,10 @@ export async function loadPlugin(candidate: PluginCandidate, options: LoadOption
  * Load many plugins with bounded concurrency; results keep the candidates' order so that
  * registration stays deterministic. The same real file reached twice is loaded once.
  */
-export async function loadPlugins(candidates: readonly PluginCandidate[], options: LoadOptions = {}): Promise<LoadedPlugin[]> {
+export async function loadPlugins(
+  candidates: readonly PluginCandidate[],
+  options: LoadOptions = {},
+): Promise<LoadedPlugin[]> {
   const unique = options.unique === true ? candidates : await uniqueByRealPath(candidates);
   return mapBounded(unique, options.concurrency ?? DEFAULT_CONCURRENCY, (candidate) => loadPlugin(candidate, options));
 }
@@ -266,7 +310,9 @@ export async function loadPlugins(candidates: readonly PluginCandidate[], option
  * Drop candidates whose entry is the same real file as an earlier one (symlinks, overlapping
  * roots). Uses the real path vetting already found, and resolves it only where missing.
  */
-export async function uniqueByRealPath(candidates: readonly (PluginCandidate & { realEntry?: string })[]): Promise<PluginCandidate[]> {
+export async function uniqueByRealPath(
+  candidates: readonly (PluginCandidate & { realEntry?: string })[],
+): Promise<PluginCandidate[]> {
   const realPaths = await Promise.all(candidates.map((c) => c.realEntry ?? realpath(c.entry).catch(() => c.entry)));
   const seen = new Set<string>();
   return candidates.filter((_, i) => {

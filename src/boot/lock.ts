@@ -23,7 +23,9 @@ import type { Logger } from '../shared/types.js';
 /** The lock file layout. Plugins are keyed by folder, relative to the lock file, `/`-separated. */
 const lockSchema = z.strictObject({
   lockfileVersion: z.literal(2),
-  plugins: z.array(z.strictObject({ folder: z.string(), integrity: z.string(), files: z.array(z.tuple([z.string(), z.string()])) })),
+  plugins: z.array(
+    z.strictObject({ folder: z.string(), integrity: z.string(), files: z.array(z.tuple([z.string(), z.string()])) }),
+  ),
 });
 type LockData = z.infer<typeof lockSchema>;
 type PluginPin = LockData['plugins'][number];
@@ -44,7 +46,16 @@ interface PinnedFile {
  * a linked file outside the folder, or re-pointing the link, breaks the pin.
  */
 async function readFolder(dir: string): Promise<PinnedFile[]> {
-  const names = (await fg('**', { cwd: dir, dot: true, ignore: ['**/node_modules/**'], onlyFiles: false, markDirectories: true, followSymbolicLinks: false }))
+  const names = (
+    await fg('**', {
+      cwd: dir,
+      dot: true,
+      ignore: ['**/node_modules/**'],
+      onlyFiles: false,
+      markDirectories: true,
+      followSymbolicLinks: false,
+    })
+  )
     .filter((name) => !name.endsWith('/'))
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return Promise.all(
@@ -66,8 +77,15 @@ export async function pinFolder(dir: string, folder: string): Promise<PluginPin>
   const files = await readFolder(dir);
   const hash = createHash('sha512');
   for (const { file, link, bytes } of files) hash.update(`${file}\0${link ?? ''}\0${bytes.length}\0`).update(bytes);
-  return { folder, integrity: `sha512-${hash.digest('base64')}`, files: files.map(({ file, bytes }) => [file, sri(bytes)]) };
+  return {
+    folder,
+    integrity: `sha512-${hash.digest('base64')}`,
+    files: files.map(({ file, bytes }) => [file, sri(bytes)]),
+  };
 }
+
+/** The `code` of the load hook's integrity failure. */
+const INTEGRITY_ERROR = 'ERR_OSML_INTEGRITY';
 
 const LOAD_HOOK = `
 let pins = new Map();
@@ -84,13 +102,24 @@ export async function load(url, context, next) {
   const { fileURLToPath } = await import('node:url');
   const source = await readFile(fileURLToPath(file));
   const actual = 'sha512-' + createHash('sha512').update(source).digest('base64');
-  if (actual !== expected) throw new Error('OSML_INTEGRITY ' + expected + ' ' + actual);
+  if (actual !== expected) {
+    const error = new Error('a pinned file changed after it was verified');
+    Object.assign(error, { code: '${INTEGRITY_ERROR}', expected, actual });
+    throw error;
+  }
   const result = await next(url, context);
   return { ...result, source, shortCircuit: true };
 }`;
 
-/** Marks an import failure raised by the load hook: the file changed after it was verified. */
-export const INTEGRITY_MARK = /OSML_INTEGRITY (\S+) (\S+)/;
+/**
+ * The load hook's failure, recognised by its `code` (own properties survive the hook thread):
+ * the file changed after it was verified. `expected` and `actual` are its SRI digests.
+ */
+export function integrityFailure(cause: unknown): { expected: string; actual: string } | undefined {
+  const error = cause as { code?: unknown; expected?: unknown; actual?: unknown } | null;
+  if (typeof error !== 'object' || error === null || error.code !== INTEGRITY_ERROR) return undefined;
+  return { expected: String(error.expected), actual: String(error.actual) };
+}
 
 let hookPort: MessagePort | undefined;
 
@@ -137,7 +166,11 @@ export class Lock {
     try {
       data = lockSchema.parse(sjson.parse(text, { protoAction: 'error', constructorAction: 'error' }));
     } catch (cause) {
-      throw new ExtensionError('CONFIG_INVALID', { where, problems: ['the lock file is malformed; run `osml-extensions lock` to rewrite it'] }, { cause });
+      throw new ExtensionError(
+        'CONFIG_INVALID',
+        { where, problems: ['the lock file is malformed; run `osml-extensions lock` to rewrite it'] },
+        { cause },
+      );
     }
     return new Lock(path.dirname(config.lockFile), new Map(data.plugins.map((p) => [p.folder, p])));
   }
@@ -161,7 +194,10 @@ export class Lock {
     if (pin === undefined) {
       const error = new ExtensionError('UNPINNED', { file: candidate.source });
       if (!config.allowUnpinned) throw error;
-      logger.warn({ event: 'plugin.unpinned', source: candidate.source, code: error.code }, 'plugin is not pinned (allowUnpinned: true)');
+      logger.warn(
+        { event: 'plugin.unpinned', source: candidate.source, code: error.code },
+        'plugin is not pinned (allowUnpinned: true)',
+      );
       return;
     }
     const now = await pinFolder(candidate.dir, pin.folder);
@@ -171,12 +207,25 @@ export class Lock {
       const changed = [...after].filter(([f, d]) => before.has(f) && before.get(f) !== d).map(([f]) => f);
       const extra = [...after.keys()].filter((f) => !before.has(f));
       const gone = [...before.keys()].filter((f) => !after.has(f));
-      const detail = [changed.length ? `changed: ${changed.join(', ')}` : '', extra.length ? `extra: ${extra.join(', ')}` : '', gone.length ? `missing: ${gone.join(', ')}` : ''].filter(Boolean).join('; ');
-      throw new ExtensionError('INTEGRITY_MISMATCH', { file: candidate.source, expected: pin.integrity.slice(0, 19), actual: now.integrity.slice(0, 19), detail: detail || 'content differs' });
+      const detail = [
+        changed.length ? `changed: ${changed.join(', ')}` : '',
+        extra.length ? `extra: ${extra.join(', ')}` : '',
+        gone.length ? `missing: ${gone.join(', ')}` : '',
+      ]
+        .filter(Boolean)
+        .join('; ');
+      throw new ExtensionError('INTEGRITY_MISMATCH', {
+        file: candidate.source,
+        expected: pin.integrity.slice(0, 19),
+        actual: now.integrity.slice(0, 19),
+        detail: detail || 'content differs',
+      });
     }
     // Node hands the load hook real paths, so the pins are keyed by real path too (a symlinked
     // working directory or file must not slip past the check).
-    const real = await Promise.all(pin.files.map(([file]) => realpath(path.join(candidate.dir, file)).catch(() => path.join(candidate.dir, file))));
+    const real = await Promise.all(
+      pin.files.map(([file]) => realpath(path.join(candidate.dir, file)).catch(() => path.join(candidate.dir, file))),
+    );
     pin.files.forEach(([, digest], i) => this.#verified.push([pathToFileURL(real[i] as string).href, digest]));
   }
 
@@ -189,7 +238,9 @@ export class Lock {
 /** Write the lock file for these plugin folders. Returns what was pinned. */
 export async function writeLock(config: ResolvedConfig, candidates: readonly PluginCandidate[]): Promise<PluginPin[]> {
   const dir = path.dirname(config.lockFile);
-  const pins = await Promise.all(candidates.map((c) => pinFolder(c.dir, path.relative(dir, c.dir).split(path.sep).join('/'))));
+  const pins = await Promise.all(
+    candidates.map((c) => pinFolder(c.dir, path.relative(dir, c.dir).split(path.sep).join('/'))),
+  );
   const data: LockData = { lockfileVersion: 2, plugins: pins.sort((a, b) => (a.folder < b.folder ? -1 : 1)) };
   await writeFile(config.lockFile, `${JSON.stringify(data, null, 2)}\n`);
   return pins;

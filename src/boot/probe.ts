@@ -12,7 +12,8 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { mapBounded } from '../shared/concurrency.js';
 import type { PluginCandidate } from './discover.js';
-import { TYPESCRIPT_EXTENSIONS, markStuck } from './load.js';
+import { TYPESCRIPT_EXTENSIONS } from './load.js';
+import { markStuck } from './stuck.js';
 
 // CommonJS so it can run with `eval: true`; it only reports whether the import settled.
 const WORKER = `
@@ -53,7 +54,11 @@ function probeOne(candidate: PluginCandidate, timeoutMs: number): Promise<boolea
  * Probe the candidates (as many at once as there are cores). Returns the entries that hung; they
  * are marked so the host refuses them with IMPORT_TIMEOUT and never imports them.
  */
-export async function probePlugins(candidates: readonly PluginCandidate[], timeoutMs: number, reload?: string): Promise<Set<string>> {
+export async function probePlugins(
+  candidates: readonly PluginCandidate[],
+  timeoutMs: number,
+  reload?: string,
+): Promise<Set<string>> {
   const hung = new Set<string>();
   await mapBounded(candidates, availableParallelism(), async (candidate) => {
     if (await probeOne(candidate, timeoutMs)) return;

@@ -11,7 +11,8 @@ import { FS_CONCURRENCY, type PluginCandidate } from './discover.js';
 import { describeThrown, ExtensionError, toRejection } from '../shared/errors.js';
 import type { Lock } from './lock.js';
 import { relativePaths, toSource } from '../shared/paths.js';
-import type { Logger, Rejection } from '../shared/types.js';
+import type { Logger } from '../shared/types.js';
+import type { Rejection } from '../shared/errors.js';
 
 /** A candidate that passed vetting, with its entry's real path. */
 export interface VettedCandidate extends PluginCandidate {
@@ -38,15 +39,28 @@ function insecurity(mode: number, owner: number, isDir: boolean): string | undef
 }
 
 /** Check the entry (already stat'ed) and every folder between it and its plugin root; throws INSECURE_PERMISSIONS. */
-async function checkPermissions(candidate: PluginCandidate, realRoot: string, realEntry: string, entryInfo: FileFacts, cwd: string): Promise<void> {
+async function checkPermissions(
+  candidate: PluginCandidate,
+  realRoot: string,
+  realEntry: string,
+  entryInfo: FileFacts,
+  cwd: string,
+): Promise<void> {
   const check = (p: string, info: FileFacts): void => {
     const problem = insecurity(info.mode, info.uid, info.isDirectory());
     if (problem !== undefined) {
-      throw new ExtensionError('INSECURE_PERMISSIONS', { file: candidate.source, path: toSource(cwd, p), mode: (info.mode & 0o7777).toString(8).padStart(4, '0'), owner: info.uid, problem });
+      throw new ExtensionError('INSECURE_PERMISSIONS', {
+        file: candidate.source,
+        path: toSource(cwd, p),
+        mode: (info.mode & 0o7777).toString(8).padStart(4, '0'),
+        owner: info.uid,
+        problem,
+      });
     }
   };
   check(realEntry, entryInfo);
-  for (let dir = path.dirname(realEntry); dir !== realRoot && isInside(realRoot, dir); dir = path.dirname(dir)) check(dir, await stat(dir));
+  for (let dir = path.dirname(realEntry); dir !== realRoot && isInside(realRoot, dir); dir = path.dirname(dir))
+    check(dir, await stat(dir));
 }
 
 /** What vetting needs to know about a file: its size, mode and owner. */
@@ -63,11 +77,20 @@ interface FileFacts {
  * folder's (see below) plus its name. Anything else (a symlink, a package.json entry in a
  * subfolder) is resolved with realpath.
  */
-async function resolveEntry(candidate: PluginCandidate, realDir: string): Promise<{ realEntry: string; info: FileFacts }> {
+async function resolveEntry(
+  candidate: PluginCandidate,
+  realDir: string,
+): Promise<{ realEntry: string; info: FileFacts }> {
   if (path.dirname(candidate.entry) === candidate.dir) {
     const name = path.basename(candidate.entry);
     const known = candidate.files?.find((f) => f.path === name);
-    if (known !== undefined && known.link === false && known.size >= 0 && known.mode !== undefined && known.uid !== undefined) {
+    if (
+      known !== undefined &&
+      known.link === false &&
+      known.size >= 0 &&
+      known.mode !== undefined &&
+      known.uid !== undefined
+    ) {
       const { size, mode, uid } = known;
       return { realEntry: path.join(realDir, name), info: { size, mode, uid, isDirectory: () => false } };
     }
@@ -79,7 +102,13 @@ async function resolveEntry(candidate: PluginCandidate, realDir: string): Promis
 }
 
 /** Vet one candidate; throws the ExtensionError that refuses it. */
-async function vetOne(candidate: PluginCandidate, realRoot: string, config: ResolvedConfig, lock: Lock | undefined, logger: Logger): Promise<VettedCandidate> {
+async function vetOne(
+  candidate: PluginCandidate,
+  realRoot: string,
+  config: ResolvedConfig,
+  lock: Lock | undefined,
+  logger: Logger,
+): Promise<VettedCandidate> {
   const { cwd } = config;
   // Discovery lists only real (non-symlink) direct subfolders, so the folder's real path is
   // the root's real path plus its name: no system call needed.
@@ -89,21 +118,35 @@ async function vetOne(candidate: PluginCandidate, realRoot: string, config: Reso
   try {
     ({ realEntry, info } = await resolveEntry(candidate, realDir));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ExtensionError('VANISHED', { file: candidate.source });
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new ExtensionError('VANISHED', { file: candidate.source });
     throw fsRefusal(error, candidate, cwd);
   }
   // Contained in its own folder, not merely the root: the folder is what the lock pins and the
   // cache fingerprints, so an entry in a sibling folder would run unverified.
   if (!isInside(realDir, realEntry)) {
-    throw new ExtensionError('PATH_ESCAPE', { folder: toSource(cwd, candidate.dir), file: candidate.source, real: toSource(cwd, realEntry), root: toSource(cwd, candidate.root) });
+    throw new ExtensionError('PATH_ESCAPE', {
+      folder: toSource(cwd, candidate.dir),
+      file: candidate.source,
+      real: toSource(cwd, realEntry),
+      root: toSource(cwd, candidate.root),
+    });
   }
-  if (info.size > config.maxEntryBytes) throw new ExtensionError('ENTRY_TOO_LARGE', { file: candidate.source, size: info.size, limit: config.maxEntryBytes });
+  if (info.size > config.maxEntryBytes)
+    throw new ExtensionError('ENTRY_TOO_LARGE', {
+      file: candidate.source,
+      size: info.size,
+      limit: config.maxEntryBytes,
+    });
   if (config.permissions !== 'off') {
     try {
       await checkPermissions(candidate, realRoot, realEntry, info, cwd);
     } catch (error) {
       if (config.permissions === 'strict' || !(error instanceof ExtensionError)) throw error;
-      logger.warn({ event: 'plugin.insecure', source: candidate.source, code: error.code, message: error.message }, 'plugin has insecure permissions (permissions: "warn")');
+      logger.warn(
+        { event: 'plugin.insecure', source: candidate.source, code: error.code, message: error.message },
+        'plugin has insecure permissions (permissions: "warn")',
+      );
     }
   }
   if (lock !== undefined) await lock.verify(candidate, config, logger);
@@ -112,14 +155,24 @@ async function vetOne(candidate: PluginCandidate, realRoot: string, config: Reso
 
 /** A file-system error while vetting one plugin (an unreadable file, one deleted mid-deploy) refuses that plugin only. */
 function fsRefusal(error: unknown, candidate: PluginCandidate, cwd: string): ExtensionError {
-  if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new ExtensionError('VANISHED', { file: candidate.source }, { cause: error });
-  return new ExtensionError('PERMISSION_DENIED', { folder: toSource(cwd, candidate.dir), problem: relativePaths(describeThrown(error), cwd) }, { cause: error });
+  if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+    return new ExtensionError('VANISHED', { file: candidate.source }, { cause: error });
+  return new ExtensionError(
+    'PERMISSION_DENIED',
+    { folder: toSource(cwd, candidate.dir), problem: relativePaths(describeThrown(error), cwd) },
+    { cause: error },
+  );
 }
 
 /**
  * Vet every candidate, in order. Refusals are collected, never thrown; VANISHED is a warning.
  */
-export async function vet(candidates: readonly PluginCandidate[], config: ResolvedConfig, lock: Lock | undefined, logger: Logger): Promise<{ plugins: VettedCandidate[]; rejected: Rejection[] }> {
+export async function vet(
+  candidates: readonly PluginCandidate[],
+  config: ResolvedConfig,
+  lock: Lock | undefined,
+  logger: Logger,
+): Promise<{ plugins: VettedCandidate[]; rejected: Rejection[] }> {
   const realRoots = new Map<string, Promise<string>>();
   const rootOf = (root: string) => {
     let real = realRoots.get(root);
@@ -127,14 +180,18 @@ export async function vet(candidates: readonly PluginCandidate[], config: Resolv
     return real;
   };
   // Bounded, so 10,000 plugins do not mean 10,000 open file handles at once; results keep order.
-  const results = await mapBounded(candidates, FS_CONCURRENCY, async (candidate): Promise<VettedCandidate | Rejection> => {
-    try {
-      return await vetOne(candidate, await rootOf(candidate.root), config, lock, logger);
-    } catch (thrown) {
-      const error = thrown instanceof ExtensionError ? thrown : fsRefusal(thrown, candidate, config.cwd);
-      return toRejection(candidate.source, error, [], error.code === 'VANISHED' ? 'warn' : 'error');
-    }
-  });
+  const results = await mapBounded(
+    candidates,
+    FS_CONCURRENCY,
+    async (candidate): Promise<VettedCandidate | Rejection> => {
+      try {
+        return await vetOne(candidate, await rootOf(candidate.root), config, lock, logger);
+      } catch (thrown) {
+        const error = thrown instanceof ExtensionError ? thrown : fsRefusal(thrown, candidate, config.cwd);
+        return toRejection(candidate.source, error, [], error.code === 'VANISHED' ? 'warn' : 'error');
+      }
+    },
+  );
   const plugins: VettedCandidate[] = [];
   const rejected: Rejection[] = [];
   for (const result of results) {

@@ -3,7 +3,7 @@
  */
 import { createRequire } from 'node:module';
 import { pino, type Logger as PinoLogger } from 'pino';
-import type { Logger, LogLevel } from '../shared/types.js';
+import type { LogLevel } from '../shared/types.js';
 
 /** Options for {@link createLogger}. */
 export interface LoggerOptions {
@@ -29,10 +29,16 @@ export function createLogger(options: LoggerOptions = {}): PinoLogger {
   if (options.pretty ?? process.stderr.isTTY === true) {
     // Loaded only for a terminal: JSON boots (CI, services) never pay for pino-pretty.
     const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
-    return pino(base, pretty({ destination, sync: true, ...(options.destination === undefined ? {} : { colorize: false }), ignore: 'event', translateTime: 'HH:MM:ss.l' }));
+    return pino(
+      base,
+      pretty({
+        destination,
+        sync: true,
+        ...(options.destination === undefined ? {} : { colorize: false }),
+        ignore: 'event',
+        translateTime: 'HH:MM:ss.l',
+      }),
+    );
   }
   return pino(base, typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : destination);
 }
-
-/** A logger that drops everything: the library default, so it never writes on its own. */
-export const silentLogger: Logger = { error() {}, warn() {}, info() {}, debug() {} };

@@ -12,7 +12,13 @@ import { resolve, start } from './commands/resolve.js';
 import { init } from './commands/init.js';
 import { schema } from './commands/schema.js';
 import { lock } from './commands/lock.js';
-import { GLOBAL_OPTIONS, stringOption, type Command, type CommandContext, type OptionValues } from './commands/command.js';
+import {
+  GLOBAL_OPTIONS,
+  stringOption,
+  type Command,
+  type CommandContext,
+  type OptionValues,
+} from './commands/command.js';
 import { loadConfig } from '../config.js';
 import { ExtensionError, describeThrown, isExtensionError } from '../shared/errors.js';
 import { loadExtensions } from '../host/extensions.js';
@@ -35,7 +41,10 @@ const GLOBAL_HELP: Record<keyof typeof GLOBAL_OPTIONS, string> = {
   version: 'Show the version',
 };
 
-function optionLines(options: Record<string, { type: string; short?: string }>, help: Record<string, string>): string[] {
+function optionLines(
+  options: Record<string, { type: string; short?: string }>,
+  help: Record<string, string>,
+): string[] {
   return Object.entries(options).map(([name, spec]) => {
     const flag = `${spec.short === undefined ? '' : `-${spec.short}, `}--${name}${spec.type === 'string' ? ` ${name === 'config' ? 'FILE' : name === 'plugins' || name === 'cwd' ? 'DIR' : 'VALUE'}` : ''}`;
     return `  ${flag.padEnd(26)}${help[name] ?? ''}`;
@@ -85,21 +94,34 @@ function parse(argv: string[]): { command: Command | undefined; values: OptionVa
   const command = COMMANDS.find((c) => c.name === name);
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...command?.options }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: argv,
+      options: { ...GLOBAL_OPTIONS, ...command?.options },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (cause) {
     const unknown = /Unknown option '([^']+)'/.exec(describeThrown(cause));
-    const problem = unknown ? `Unknown option "${unknown[1]}"${command ? ` for \`${command.name}\`` : ''}` : describeThrown(cause).replace(/^TypeError[^:]*: /, '').replace(/\.$/, '');
+    const problem = unknown
+      ? `Unknown option "${unknown[1]}"${command ? ` for \`${command.name}\`` : ''}`
+      : describeThrown(cause)
+          .replace(/^TypeError[^:]*: /, '')
+          .replace(/\.$/, '');
     throw usage(problem, cause);
   }
   const values = parsed.values as OptionValues;
   if (values['help'] === true || values['version'] === true) return { command, values, args: [] };
   if (name === undefined) throw usage('No command given');
   if (command === undefined) {
-    const hint = closest(name, COMMANDS.map((c) => c.name));
+    const hint = closest(
+      name,
+      COMMANDS.map((c) => c.name),
+    );
     throw usage(`Unknown command "${name}"${hint === undefined ? '' : ` (did you mean "${hint}"?)`}`);
   }
   const args = parsed.positionals.slice(1);
-  if (args.length > (command.maxArgs ?? 0)) throw usage(`Unexpected argument "${args[command.maxArgs ?? 0]}" for \`${command.name}\``);
+  if (args.length > (command.maxArgs ?? 0))
+    throw usage(`Unexpected argument "${args[command.maxArgs ?? 0]}" for \`${command.name}\``);
   const level = values['log-level'];
   if (level !== undefined && !(LOG_LEVELS as readonly unknown[]).includes(level)) {
     throw usage(`\`--log-level\` must be one of ${LOG_LEVELS.join(', ')}, received "${String(level)}"`);

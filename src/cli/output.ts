@@ -8,7 +8,14 @@ import type { Selection } from '../select/resolve.js';
 
 /** `list`/`check --json`. */
 export interface ListDocument {
-  handlers: { name: string; requestType: string; handlerType: string; source: string; description?: string; supportedEndpoints?: string[] }[];
+  handlers: {
+    name: string;
+    requestType: string;
+    handlerType: string;
+    source: string;
+    description?: string;
+    supportedEndpoints?: string[];
+  }[];
   rejected: { source: string; code: string; message: string }[];
   requestTypes: Record<string, { complete: boolean }>;
 }
@@ -38,9 +45,18 @@ export const plainStyle: Style = { bold: identity, dim: identity, red: identity,
 
 // Plain ANSI rather than util.styleText: from Node 22 styleText checks process.stdout itself,
 // which is wrong when the caller (or a test) decides where the text goes.
-const sgr = (open: number, close: number) => (text: string): string => `\u001b[${open}m${text}\u001b[${close}m`;
+const sgr =
+  (open: number, close: number) =>
+  (text: string): string =>
+    `\u001b[${open}m${text}\u001b[${close}m`;
 /** ANSI styling. */
-export const ansiStyle: Style = { bold: sgr(1, 22), dim: sgr(2, 22), red: sgr(31, 39), yellow: sgr(33, 39), green: sgr(32, 39) };
+export const ansiStyle: Style = {
+  bold: sgr(1, 22),
+  dim: sgr(2, 22),
+  red: sgr(31, 39),
+  yellow: sgr(33, 39),
+  green: sgr(32, 39),
+};
 
 /** Colours when stdout is a terminal and `NO_COLOR` is not set (to any value, even empty). */
 export function styleFor(isTTY: boolean, env: Record<string, string | undefined> = process.env): Style {
@@ -58,8 +74,12 @@ export function listDocument(ext: Extensions): ListDocument {
       ...(h.description === undefined ? {} : { description: h.description }),
       ...(h.supportedEndpoints === undefined ? {} : { supportedEndpoints: h.supportedEndpoints }),
     })),
-    rejected: ext.rejected.filter((r) => r.level === 'error').map((r) => ({ source: r.source, code: r.code, message: r.message })),
-    requestTypes: Object.fromEntries(ext.registry.requestTypes().map((t) => [t, { complete: ext.registry.isComplete(t) }])),
+    rejected: ext.rejected
+      .filter((r) => r.level === 'error')
+      .map((r) => ({ source: r.source, code: r.code, message: r.message })),
+    requestTypes: Object.fromEntries(
+      ext.registry.requestTypes().map((t) => [t, { complete: ext.registry.isComplete(t) }]),
+    ),
   };
 }
 
@@ -79,7 +99,8 @@ export function selectionDocument(s: Selection): SelectionDocument {
 type Cell = string | { text: string; paint: (text: string) => string };
 
 function table(rows: Cell[][]): string {
-  const text = (cell: Cell | undefined): string => (cell === undefined ? '' : typeof cell === 'string' ? cell : cell.text);
+  const text = (cell: Cell | undefined): string =>
+    cell === undefined ? '' : typeof cell === 'string' ? cell : cell.text;
   const widths = rows[0]?.map((_, col) => Math.max(...rows.map((r) => text(r[col]).length))) ?? [];
   return rows
     .map((r) =>
@@ -96,11 +117,20 @@ function table(rows: Cell[][]): string {
 
 /** The list as aligned plain text (stdout is not a terminal). */
 export function formatList(doc: ListDocument): string {
-  const out = [table([['NAME', 'REQUEST TYPE', 'HANDLER TYPE', 'SOURCE'], ...doc.handlers.map((h) => [h.name, h.requestType, h.handlerType, h.source])])];
+  const out = [
+    table([
+      ['NAME', 'REQUEST TYPE', 'HANDLER TYPE', 'SOURCE'],
+      ...doc.handlers.map((h) => [h.name, h.requestType, h.handlerType, h.source]),
+    ]),
+  ];
   const types = Object.entries(doc.requestTypes).map(([t, { complete }]) => `${t}${complete ? '' : ' (incomplete)'}`);
   out.push('', `Request types: ${types.join(', ')}`);
   if (doc.rejected.length > 0) {
-    out.push('', `Refused (${doc.rejected.length}):`, ...doc.rejected.map((r) => `  ${r.code}  ${r.source}\n    ${r.message}`));
+    out.push(
+      '',
+      `Refused (${doc.rejected.length}):`,
+      ...doc.rejected.map((r) => `  ${r.code}  ${r.source}\n    ${r.message}`),
+    );
   }
   return `${out.join('\n')}\n`;
 }
@@ -112,7 +142,10 @@ const SHORT_SLOT: Record<string, string> = { REGION_REQUEST_HANDLER: 'region', I
  * slot shown as missing; incomplete types in yellow, refusal codes in red, headers in bold.
  */
 export function formatListTable(doc: ListDocument, style: Style): string {
-  const header: Cell[] = ['REQUEST TYPE', 'SLOT', 'NAME', 'SOURCE', 'ENDPOINTS'].map((h) => ({ text: h, paint: style.bold }));
+  const header: Cell[] = ['REQUEST TYPE', 'SLOT', 'NAME', 'SOURCE', 'ENDPOINTS'].map((h) => ({
+    text: h,
+    paint: style.bold,
+  }));
   const rows: Cell[][] = [header];
   for (const [requestType, { complete }] of Object.entries(doc.requestTypes)) {
     const typeCell: Cell = complete ? requestType : { text: `${requestType} (incomplete)`, paint: style.yellow };
@@ -120,13 +153,18 @@ export function formatListTable(doc: ListDocument, style: Style): string {
       const h = doc.handlers.find((x) => x.requestType === requestType && x.handlerType === handlerType);
       const first = i === 0 ? typeCell : '';
       const slot = SHORT_SLOT[handlerType] ?? handlerType;
-      if (h === undefined) rows.push([first, { text: slot, paint: style.yellow }, { text: '(missing)', paint: style.yellow }, '', '']);
+      if (h === undefined)
+        rows.push([first, { text: slot, paint: style.yellow }, { text: '(missing)', paint: style.yellow }, '', '']);
       else rows.push([first, slot, h.name, h.source, h.supportedEndpoints?.join(', ') || style.dim('any')]);
     });
   }
   const out = [table(rows)];
   if (doc.rejected.length > 0) {
-    out.push('', style.bold(`Refused (${doc.rejected.length}):`), ...doc.rejected.map((r) => `  ${style.red(r.code)}  ${r.source}\n    ${r.message}`));
+    out.push(
+      '',
+      style.bold(`Refused (${doc.rejected.length}):`),
+      ...doc.rejected.map((r) => `  ${style.red(r.code)}  ${r.source}\n    ${r.message}`),
+    );
   }
   return `${out.join('\n')}\n`;
 }
@@ -179,21 +217,34 @@ const CANDIDATE_LABEL: Record<SlotCandidate['status'], string> = {
 function formatSlot(e: Explanation, slot: SlotName, style: Style): string[] {
   const s = e.slots[slot];
   const lines = [style.bold(`${slot[0]?.toUpperCase()}${slot.slice(1)} slot (${e.requestType}, ${s.handlerType})`)];
-  const why = s.candidates.some((c) => c.status === 'endpoint-unsupported') ? `its handler does not support endpoint type "${e.endpoint ?? ''}"` : 'no handler is registered in this slot';
+  const why = s.candidates.some((c) => c.status === 'endpoint-unsupported')
+    ? `its handler does not support endpoint type "${e.endpoint ?? ''}"`
+    : 'no handler is registered in this slot';
   const label = (text: string, paint: (t: string) => string): string => paint(`[${text}]`.padEnd(LABEL_WIDTH));
   const indent = ' '.repeat(LABEL_WIDTH + 3);
   if (s.winner === null) lines.push(`  ${label('none', style.red)} ${why}`);
   // When no pair was chosen (a refused plugin declared the type, say), the holder of the slot
   // did not win anything: it only holds the slot.
-  else if (e.status === 'failed') lines.push(`  ${label('holds', style.yellow)} ${s.winner.name}  ${s.winner.source}`, `${indent}holds the slot, but no pair was chosen (see the result below)`);
-  else lines.push(`  ${label('winner', style.green)} ${s.winner.name}  ${s.winner.source}`, `${indent}${s.winner.reason}`);
+  else if (e.status === 'failed')
+    lines.push(
+      `  ${label('holds', style.yellow)} ${s.winner.name}  ${s.winner.source}`,
+      `${indent}holds the slot, but no pair was chosen (see the result below)`,
+    );
+  else
+    lines.push(`  ${label('winner', style.green)} ${s.winner.name}  ${s.winner.source}`, `${indent}${s.winner.reason}`);
   const others = s.candidates.filter((c) => c.status === 'other-request-type');
   for (const c of s.candidates) {
     if (c.status === 'other-request-type') continue;
     const code = c.code === undefined ? '' : `${style.red(c.code)}: `;
-    lines.push(`  ${label(CANDIDATE_LABEL[c.status], style.yellow)} ${c.name === undefined ? '' : `${c.name}  `}${c.source}`, `${indent}${code}${c.reason}`);
+    lines.push(
+      `  ${label(CANDIDATE_LABEL[c.status], style.yellow)} ${c.name === undefined ? '' : `${c.name}  `}${c.source}`,
+      `${indent}${code}${c.reason}`,
+    );
   }
-  if (others.length > 0) lines.push(`  ${label('other', style.dim)} ${style.dim(`other request types: ${others.map((c) => `${c.name ?? '?'} (${c.requestType ?? '?'})`).join(', ')}`)}`);
+  if (others.length > 0)
+    lines.push(
+      `  ${label('other', style.dim)} ${style.dim(`other request types: ${others.map((c) => `${c.name ?? '?'} (${c.requestType ?? '?'})`).join(', ')}`)}`,
+    );
   return lines;
 }
 
@@ -206,17 +257,26 @@ export function formatExplanation(e: Explanation, style: Style = plainStyle): st
   if (e.disabledUnknown.length > 0) {
     lines.push('', style.bold('Warnings:'));
     for (const u of e.disabledUnknown) {
-      lines.push(`  \`disabled\` names "${u.name}", which matches no handler${u.didYouMean === undefined ? '' : `; did you mean "${u.didYouMean}"?`}`);
+      lines.push(
+        `  \`disabled\` names "${u.name}", which matches no handler${u.didYouMean === undefined ? '' : `; did you mean "${u.didYouMean}"?`}`,
+      );
     }
   }
   lines.push('');
   if (e.error !== undefined) {
     lines.push(`${style.bold('Error:')} ${style.red(e.error.code)}: ${e.error.message}`);
-    if (e.error.didYouMean !== undefined && !e.error.message.includes(`"${e.error.didYouMean}"`)) lines.push(`  Did you mean "${e.error.didYouMean}"?`);
+    if (e.error.didYouMean !== undefined && !e.error.message.includes(`"${e.error.didYouMean}"`))
+      lines.push(`  Did you mean "${e.error.didYouMean}"?`);
   }
   const sel = e.selection;
-  if (e.status === 'failed' || sel === undefined) lines.push(`${style.bold('Result:')} ${style.red('no handler pair')} (fallback is off; set EXTENSION_FALLBACK_ENABLED=true to use the built-in pair instead)`);
-  else if (e.status === 'fallback') lines.push(`${style.bold('Result:')} ${style.yellow('fallback')} to the built-in pair: ${sel.region.name} + ${sel.image.name}`);
+  if (e.status === 'failed' || sel === undefined)
+    lines.push(
+      `${style.bold('Result:')} ${style.red('no handler pair')} (fallback is off; set EXTENSION_FALLBACK_ENABLED=true to use the built-in pair instead)`,
+    );
+  else if (e.status === 'fallback')
+    lines.push(
+      `${style.bold('Result:')} ${style.yellow('fallback')} to the built-in pair: ${sel.region.name} + ${sel.image.name}`,
+    );
   else lines.push(`${style.bold('Result:')} ${style.green(`${sel.region.name} + ${sel.image.name}`)}`);
   return `${lines.join('\n')}\n`;
 }

@@ -5,8 +5,7 @@ const shiftPosition = (p: Position, dx: number, dy: number): Position => {
   return [x + dx, y + dy, ...rest];
 };
 
-const shiftPositions = (ps: Position[], dx: number, dy: number): Position[] =>
-  ps.map((p) => shiftPosition(p, dx, dy));
+const shiftPositions = (ps: Position[], dx: number, dy: number): Position[] => ps.map((p) => shiftPosition(p, dx, dy));
 
 /** A bbox holds all minima then all maxima, so x and y appear once in each half. */
 const shiftBBox = (bbox: BBox, dx: number, dy: number): BBox => {

@@ -11,8 +11,7 @@ export interface HttpModelInvokerOptions {
 /** Longest stretch of a response body quoted in an error message. */
 const EXCERPT_LENGTH = 200;
 
-const excerpt = (text: string): string =>
-  text.length > EXCERPT_LENGTH ? `${text.slice(0, EXCERPT_LENGTH)}...` : text;
+const excerpt = (text: string): string => (text.length > EXCERPT_LENGTH ? `${text.slice(0, EXCERPT_LENGTH)}...` : text);
 
 /** An error's message plus its cause's: Node's fetch says only "fetch failed" and puts the reason in `cause`. */
 function errorText(err: unknown): string {

@@ -14,12 +14,13 @@ import { ExtensionError, isExtensionError, toRejection } from '../shared/errors.
 import { instantiate, type HandlerPair } from '../select/instantiate.js';
 import { acquirePlugins, type AcquiredPlugin } from '../boot/acquire.js';
 import type { LoadOptions } from '../boot/load.js';
-import { silentLogger } from '../cli/log.js';
+import { silentLogger } from '../shared/types.js';
 import { Registry } from '../plugin/registry.js';
 import { fallbackSelection, resolveSelection, type ResolveOptions, type Selection } from '../select/resolve.js';
 import { closest } from '../shared/suggest.js';
 import type { DisabledInfo } from '../select/explain.js';
-import type { Deps, Logger, Rejection } from '../shared/types.js';
+import type { Deps, Logger } from '../shared/types.js';
+import type { Rejection } from '../shared/errors.js';
 
 /** Options for {@link loadExtensions}. */
 export interface LoadExtensionsOptions extends ConfigOptions {
@@ -46,12 +47,17 @@ export interface Extensions {
   /** Choose the pair in force; see {@link resolveSelection}. Logs the selection. */
   resolve(options?: ResolveOptions): Selection;
   /** Build the selected pair with the host's services. */
-  instantiate<Region = unknown, Image = unknown>(selection: Selection, deps?: Deps): Promise<HandlerPair<Region, Image>>;
+  instantiate<Region = unknown, Image = unknown>(
+    selection: Selection,
+    deps?: Deps,
+  ): Promise<HandlerPair<Region, Image>>;
   /**
    * Resolve and instantiate; with fallback enabled, a construction failure falls back to the
    * built-in pair.
    */
-  start<Region = unknown, Image = unknown>(options?: ResolveOptions & { deps?: Deps }): Promise<HandlerPair<Region, Image>>;
+  start<Region = unknown, Image = unknown>(
+    options?: ResolveOptions & { deps?: Deps },
+  ): Promise<HandlerPair<Region, Image>>;
 }
 
 /**
@@ -60,11 +66,16 @@ export interface Extensions {
  */
 export function assertStrict(ext: Pick<Extensions, 'config' | 'rejected'>): void {
   const refused = ext.rejected.filter((r) => r.level === 'error');
-  if (ext.config.strict && refused.length > 0) throw new ExtensionError('PLUGINS_REJECTED', { sources: refused.map((r) => r.source) });
+  if (ext.config.strict && refused.length > 0)
+    throw new ExtensionError('PLUGINS_REJECTED', { sources: refused.map((r) => r.source) });
 }
 
 /** Register built-ins, then every plugin's handlers in discovery order; collect conflicts. */
-function register(config: ResolvedConfig, plugins: readonly AcquiredPlugin[], logger: Logger): { registry: Registry; rejected: Rejection[]; disabledInfo: DisabledInfo } {
+function register(
+  config: ResolvedConfig,
+  plugins: readonly AcquiredPlugin[],
+  logger: Logger,
+): { registry: Registry; rejected: Rejection[]; disabledInfo: DisabledInfo } {
   const registry = new Registry();
   const rejected: Rejection[] = [];
   const disabled = new Set(config.disabled);
@@ -76,8 +87,16 @@ function register(config: ResolvedConfig, plugins: readonly AcquiredPlugin[], lo
     for (const handler of plugin.handlers) {
       seenNames.add(handler.name);
       if (disabled.has(handler.name)) {
-        disabledInfo.handlers.push({ name: handler.name, requestType: handler.requestType, handlerType: handler.handlerType, source: handler.source });
-        logger.info({ event: 'handler.disabled', name: handler.name, source: handler.source }, 'handler disabled by config');
+        disabledInfo.handlers.push({
+          name: handler.name,
+          requestType: handler.requestType,
+          handlerType: handler.handlerType,
+          source: handler.source,
+        });
+        logger.info(
+          { event: 'handler.disabled', name: handler.name, source: handler.source },
+          'handler disabled by config',
+        );
         continue;
       }
       try {
@@ -92,7 +111,10 @@ function register(config: ResolvedConfig, plugins: readonly AcquiredPlugin[], lo
     if (!seenNames.has(name)) {
       const hint = closest(name, seenNames);
       disabledInfo.unknown.push({ name, ...(hint === undefined ? {} : { didYouMean: hint }) });
-      logger.warn({ event: 'config.disabled-unknown', name, ...(hint === undefined ? {} : { didYouMean: hint }) }, 'a name in `disabled` matches no plugin handler');
+      logger.warn(
+        { event: 'config.disabled-unknown', name, ...(hint === undefined ? {} : { didYouMean: hint }) },
+        'a name in `disabled` matches no plugin handler',
+      );
     }
   }
   return { registry, rejected, disabledInfo };
@@ -111,13 +133,26 @@ export async function loadExtensions(options: LoadExtensionsOptions = {}): Promi
   const config = options.config ?? (await loadConfig(options));
 
   const discovered = config.useExtensions
-    ? await discover({ roots: config.pluginDirs, cwd: config.cwd, rootsNamed: config.pluginDirsNamed, withFiles: config.cache !== false })
+    ? await discover({
+        roots: config.pluginDirs,
+        cwd: config.cwd,
+        rootsNamed: config.pluginDirsNamed,
+        withFiles: config.cache !== false,
+      })
     : { plugins: [], rejected: [] };
   const lock = config.useExtensions ? await Lock.open(config) : undefined;
   const vetted = await vet(discovered.plugins, config, lock, logger);
   const drift = (lock?.missing(discovered.plugins) ?? []).map((folder) => {
     const source = toSource(config.cwd, path.join(path.dirname(config.lockFile), folder));
-    return toRejection(source, new ExtensionError('INTEGRITY_MISMATCH', { file: source, expected: 'pinned', actual: 'absent', detail: 'a pinned plugin folder is missing' }));
+    return toRejection(
+      source,
+      new ExtensionError('INTEGRITY_MISMATCH', {
+        file: source,
+        expected: 'pinned',
+        actual: 'absent',
+        detail: 'a pinned plugin folder is missing',
+      }),
+    );
   });
   // Every verified file is handed to the load hook before the first import.
   await lock?.arm();
@@ -133,20 +168,55 @@ export async function loadExtensions(options: LoadExtensionsOptions = {}): Promi
   const durationMs = Math.round((performance.now() - started) * 100) / 100;
 
   for (const h of registry.list()) {
-    logger.info({ event: 'handler.registered', name: h.name, requestType: h.requestType, handlerType: h.handlerType, source: h.source }, 'registered handler');
+    logger.info(
+      {
+        event: 'handler.registered',
+        name: h.name,
+        requestType: h.requestType,
+        handlerType: h.handlerType,
+        source: h.source,
+      },
+      'registered handler',
+    );
   }
   for (const r of rejected) {
-    logger[r.level]({ event: 'plugin.rejected', source: r.source, code: r.code, message: r.message }, 'rejected plugin');
+    logger[r.level](
+      { event: 'plugin.rejected', source: r.source, code: r.code, message: r.message },
+      'rejected plugin',
+    );
   }
-  const requestTypes = Object.fromEntries(registry.requestTypes().map((t) => [t, { complete: registry.isComplete(t) }]));
+  const requestTypes = Object.fromEntries(
+    registry.requestTypes().map((t) => [t, { complete: registry.isComplete(t) }]),
+  );
   logger.info(
-    { event: 'boot.summary', ...registry.stats(), plugins: plugins.length, fromCache: plugins.filter((p) => p.cached).length, rejected: rejected.filter((r) => r.level === 'error').length, warnings: rejected.filter((r) => r.level === 'warn').length, types: requestTypes, useExtensions: config.useExtensions, durationMs },
+    {
+      event: 'boot.summary',
+      ...registry.stats(),
+      plugins: plugins.length,
+      fromCache: plugins.filter((p) => p.cached).length,
+      rejected: rejected.filter((r) => r.level === 'error').length,
+      warnings: rejected.filter((r) => r.level === 'warn').length,
+      types: requestTypes,
+      useExtensions: config.useExtensions,
+      durationMs,
+    },
     'boot complete',
   );
 
   const logSelection = (selection: Selection): Selection => {
-    const fields = { event: 'selection', requestType: selection.requestType, source: selection.source, region: selection.region.name, image: selection.image.name, fallback: selection.fallback };
-    if (selection.fallback) logger.warn({ ...fields, fallbackReason: selection.fallbackReason }, 'falling back to the built-in http handlers');
+    const fields = {
+      event: 'selection',
+      requestType: selection.requestType,
+      source: selection.source,
+      region: selection.region.name,
+      image: selection.image.name,
+      fallback: selection.fallback,
+    };
+    if (selection.fallback)
+      logger.warn(
+        { ...fields, fallbackReason: selection.fallbackReason },
+        'falling back to the built-in http handlers',
+      );
     else logger.info(fields, 'selected handlers');
     return selection;
   };

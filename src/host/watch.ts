@@ -13,7 +13,7 @@ import type { ResolvedConfig } from '../config.js';
 import { ExtensionError, describeThrown, isExtensionError } from '../shared/errors.js';
 import { assertStrict, loadExtensions, type Extensions, type LoadExtensionsOptions } from './extensions.js';
 import type { HandlerPair } from '../select/instantiate.js';
-import { silentLogger } from '../cli/log.js';
+import { silentLogger } from '../shared/types.js';
 import { toSource } from '../shared/paths.js';
 import { resolveSelection, type ResolveOptions, type Selection } from '../select/resolve.js';
 import type { Deps, Logger } from '../shared/types.js';
@@ -88,7 +88,8 @@ export interface WatchHandle<Region = unknown, Image = unknown> {
 let reloadToken = 0;
 
 /** A relative path under a root that is noise: dot files (editor swaps) and node_modules. */
-const ignored = (rel: string): boolean => rel.split(/[\\/]/).some((part) => part.startsWith('.') || part === 'node_modules');
+const ignored = (rel: string): boolean =>
+  rel.split(/[\\/]/).some((part) => part.startsWith('.') || part === 'node_modules');
 
 /** The plugin folder (absolute) a path belongs to, if it lies under one of the roots. */
 function folderOf(roots: readonly string[], abs: string): string | undefined {
@@ -127,11 +128,22 @@ export function diffExtensions(before: Extensions, after: Extensions, touched: R
   };
   const old = new Map(before.registry.list().map((h) => [h.name, h]));
   const next = new Map(after.registry.list().map((h) => [h.name, h]));
-  const changes: ReloadChanges = { added: [], changed: [], removed: [], plugins: { added: [], changed: [], removed: [] } };
+  const changes: ReloadChanges = {
+    added: [],
+    changed: [],
+    removed: [],
+    plugins: { added: [], changed: [], removed: [] },
+  };
   for (const [name, h] of next) {
     const was = old.get(name);
     if (was === undefined) changes.added.push(name);
-    else if (was.source !== h.source || was.requestType !== h.requestType || was.handlerType !== h.handlerType || folderTouched(h.source, after.config)) changes.changed.push(name);
+    else if (
+      was.source !== h.source ||
+      was.requestType !== h.requestType ||
+      was.handlerType !== h.handlerType ||
+      folderTouched(h.source, after.config)
+    )
+      changes.changed.push(name);
   }
   for (const name of old.keys()) if (!next.has(name)) changes.removed.push(name);
   for (const [folder, source] of newPlugins) {
@@ -145,7 +157,10 @@ export function diffExtensions(before: Extensions, after: Extensions, touched: R
 function checkOption(name: string, value: number | undefined, fallback: number, min: number): number {
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value < min) {
-    throw new ExtensionError('CONFIG_INVALID', { where: `the \`${name}\` option of watch()`, problems: [`${name}: must be a whole number ≥ ${min}, received ${String(value)}`] });
+    throw new ExtensionError('CONFIG_INVALID', {
+      where: `the \`${name}\` option of watch()`,
+      problems: [`${name}: must be a whole number ≥ ${min}, received ${String(value)}`],
+    });
   }
   return value;
 }
@@ -170,8 +185,18 @@ function checkOption(name: string, value: number | undefined, fallback: number, 
  * const { image } = live.current().pair!;   // read it per request: it changes on reload
  * await live.close();
  */
-export async function watch<Region = unknown, Image = unknown>(options: WatchOptions = {}): Promise<WatchHandle<Region, Image>> {
-  const { extensions, deps, debounceMs: debounceOption, maxReloads: maxOption, requestType, endpoint, ...loadOptions } = options;
+export async function watch<Region = unknown, Image = unknown>(
+  options: WatchOptions = {},
+): Promise<WatchHandle<Region, Image>> {
+  const {
+    extensions,
+    deps,
+    debounceMs: debounceOption,
+    maxReloads: maxOption,
+    requestType,
+    endpoint,
+    ...loadOptions
+  } = options;
   const debounceMs = checkOption('debounceMs', debounceOption, 200, 0);
   const maxReloads = checkOption('maxReloads', maxOption, 100, 1);
   const logger: Logger = options.logger ?? silentLogger;
@@ -186,7 +211,10 @@ export async function watch<Region = unknown, Image = unknown>(options: WatchOpt
     state = { extensions: first, selection: pair.selection, pair, generation: 0 };
   }
 
-  const listeners = { reload: new Set<(e: ReloadEvent<Region, Image>) => void>(), error: new Set<(f: WatchFailure) => void>() };
+  const listeners = {
+    reload: new Set<(e: ReloadEvent<Region, Image>) => void>(),
+    error: new Set<(f: WatchFailure) => void>(),
+  };
   const emitError = (failure: WatchFailure): void => listeners.error.forEach((l) => l(failure));
   const watchers: FSWatcher[] = [];
   const touched = new Set<string>();
@@ -210,13 +238,28 @@ export async function watch<Region = unknown, Image = unknown>(options: WatchOpt
       const ext = await loadExtensions({ ...loadOptions, config, logger, reload: String(++reloadToken) });
       assertStrict(ext);
       // Still valid means the pair asked for: a new fallback would silently replace working handlers.
-      resolveSelection({ registry: ext.registry, rejected: ext.rejected, config: { ...config, fallbackEnabled: config.fallbackEnabled && state.selection.fallback } }, selector);
+      resolveSelection(
+        {
+          registry: ext.registry,
+          rejected: ext.rejected,
+          config: { ...config, fallbackEnabled: config.fallbackEnabled && state.selection.fallback },
+        },
+        selector,
+      );
       const selection = ext.resolve(selector);
-      next = { extensions: ext, selection, generation, ...(deps === undefined ? {} : { pair: await ext.instantiate<Region, Image>(selection, deps) }) };
+      next = {
+        extensions: ext,
+        selection,
+        generation,
+        ...(deps === undefined ? {} : { pair: await ext.instantiate<Region, Image>(selection, deps) }),
+      };
     } catch (thrown) {
       const error = thrown instanceof Error ? thrown : new Error(describeThrown(thrown));
       const code = isExtensionError(error) ? error.code : 'INTERNAL';
-      logger.warn({ event: 'reload.rejected', generation, running: state.generation, code, message: error.message }, 'reload refused; keeping the running handlers');
+      logger.warn(
+        { event: 'reload.rejected', generation, running: state.generation, code, message: error.message },
+        'reload refused; keeping the running handlers',
+      );
       emitError({ generation, error });
       return;
     }
@@ -236,7 +279,10 @@ export async function watch<Region = unknown, Image = unknown>(options: WatchOpt
       if (attempts >= maxReloads) {
         stopWatching();
         const error = new ExtensionError('RELOAD_LIMIT', { maxReloads });
-        logger.error({ event: 'reload.limit', code: error.code, maxReloads, message: error.message }, 'live reload stopped; restart the process');
+        logger.error(
+          { event: 'reload.limit', code: error.code, maxReloads, message: error.message },
+          'live reload stopped; restart the process',
+        );
         emitError({ generation, error });
       }
     }
@@ -250,7 +296,12 @@ export async function watch<Region = unknown, Image = unknown>(options: WatchOpt
       return;
     }
     running = reload()
-      .catch((error: unknown) => logger.error({ event: 'reload.failed', message: describeThrown(error) }, 'reload failed unexpectedly (a listener threw?)'))
+      .catch((error: unknown) =>
+        logger.error(
+          { event: 'reload.failed', message: describeThrown(error) },
+          'reload failed unexpectedly (a listener threw?)',
+        ),
+      )
       .finally(() => {
         running = undefined;
         if (again && !stopped) {
@@ -273,8 +324,15 @@ export async function watch<Region = unknown, Image = unknown>(options: WatchOpt
 
   for (const root of config.useExtensions ? config.pluginDirs : []) {
     const failed = (cause: unknown): void => {
-      const error = new ExtensionError('WATCH_FAILED', { root: toSource(config.cwd, root), reason: describeThrown(cause) }, { cause });
-      logger.warn({ event: 'watch.failed', code: error.code, root: toSource(config.cwd, root), message: error.message }, 'cannot watch a plugin root');
+      const error = new ExtensionError(
+        'WATCH_FAILED',
+        { root: toSource(config.cwd, root), reason: describeThrown(cause) },
+        { cause },
+      );
+      logger.warn(
+        { event: 'watch.failed', code: error.code, root: toSource(config.cwd, root), message: error.message },
+        'cannot watch a plugin root',
+      );
       emitError({ generation: 0, error });
     };
     try {

@@ -9,28 +9,29 @@ import { HandlerType, type Deps } from '../shared/types.js';
 export const BUILTIN_REQUEST_TYPE = 'http';
 
 /** The built-in region and image handlers, as registry entries. */
-export const BUILTIN_HANDLERS: { readonly region: RegisteredHandler; readonly image: RegisteredHandler } = Object.freeze({
-  region: toRegistered(
-    {
-      requestType: BUILTIN_REQUEST_TYPE,
-      handlerType: HandlerType.REGION_REQUEST_HANDLER,
-      name: 'http-region',
-      description: 'Tiles a region and invokes the model over HTTP once per tile.',
-      handler: RegionRequestHandler,
-    },
-    'builtin',
-  ),
-  image: toRegistered(
-    {
-      requestType: BUILTIN_REQUEST_TYPE,
-      handlerType: HandlerType.IMAGE_REQUEST_HANDLER,
-      name: 'http-image',
-      description: 'Splits an image into regions and hands each to the region handler.',
-      handler: ImageRequestHandler,
-    },
-    'builtin',
-  ),
-});
+export const BUILTIN_HANDLERS: { readonly region: RegisteredHandler; readonly image: RegisteredHandler } =
+  Object.freeze({
+    region: toRegistered(
+      {
+        requestType: BUILTIN_REQUEST_TYPE,
+        handlerType: HandlerType.REGION_REQUEST_HANDLER,
+        name: 'http-region',
+        description: 'Tiles a region and invokes the model over HTTP once per tile.',
+        handler: RegionRequestHandler,
+      },
+      'builtin',
+    ),
+    image: toRegistered(
+      {
+        requestType: BUILTIN_REQUEST_TYPE,
+        handlerType: HandlerType.IMAGE_REQUEST_HANDLER,
+        name: 'http-image',
+        description: 'Splits an image into regions and hands each to the region handler.',
+        handler: ImageRequestHandler,
+      },
+      'builtin',
+    ),
+  });
 
 /**
  * The services `osml-extensions start` hands to handler constructors: an HTTP model invoker and

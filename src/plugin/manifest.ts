@@ -19,7 +19,10 @@ export const MANIFEST_KEY: unique symbol = Symbol.for('osml-extensions.manifest'
 /** A request type name (see {@link REQUEST_TYPE_PATTERN}). */
 export const requestTypeSchema = z
   .string()
-  .regex(REQUEST_TYPE_PATTERN, 'must be lower snake case starting with a letter, at most 64 characters (e.g. "custom_processing")');
+  .regex(
+    REQUEST_TYPE_PATTERN,
+    'must be lower snake case starting with a letter, at most 64 characters (e.g. "custom_processing")',
+  );
 
 const isClass = (value: unknown): value is HandlerClass =>
   typeof value === 'function' && typeof (value as { prototype?: unknown }).prototype === 'object';
@@ -29,7 +32,10 @@ const fields = {
   handlerType: z.enum(HandlerType, { error: 'must be "REGION_REQUEST_HANDLER" or "IMAGE_REQUEST_HANDLER"' }),
   name: z
     .string()
-    .regex(HANDLER_NAME_PATTERN, 'must be lower case letters, digits, "_", "." or "-", starting with a letter or digit'),
+    .regex(
+      HANDLER_NAME_PATTERN,
+      'must be lower case letters, digits, "_", "." or "-", starting with a letter or digit',
+    ),
   description: z.string().max(500).optional(),
   supportedEndpoints: z.array(z.string().min(1).max(64)).optional(),
   requires: z.array(z.string().min(1).max(128)).optional(),
@@ -64,7 +70,9 @@ export type Manifest = z.infer<typeof manifestSchema>;
  * @example
  * export default { requestType: 'custom', handlerType: 'REGION_REQUEST_HANDLER', name: 'custom-region', handler: MyRegion };
  */
-export type ManifestInput = Omit<z.input<typeof manifestSchema>, 'handlerType'> & { handlerType: HandlerType | `${HandlerType}` };
+export type ManifestInput = Omit<z.input<typeof manifestSchema>, 'handlerType'> & {
+  handlerType: HandlerType | `${HandlerType}`;
+};
 /** `registerHandler`'s options: a manifest without `handler`. */
 export type HandlerOptions = Omit<ManifestInput, 'handler'>;
 
@@ -78,8 +86,14 @@ export function validateManifest(value: unknown, file: string): Manifest {
   let result: ReturnType<typeof manifestSchema.safeParse>;
   try {
     // A Proxy can answer differently each time it is read; a manifest must be plain data.
-    if (types.isProxy(value) || (typeof value === 'object' && value !== null && types.isProxy((value as { handler?: unknown }).handler))) {
-      throw new ExtensionError('MANIFEST_INVALID', { file, problems: ['(root): a Proxy is not accepted; export a plain object'] });
+    if (
+      types.isProxy(value) ||
+      (typeof value === 'object' && value !== null && types.isProxy((value as { handler?: unknown }).handler))
+    ) {
+      throw new ExtensionError('MANIFEST_INVALID', {
+        file,
+        problems: ['(root): a Proxy is not accepted; export a plain object'],
+      });
     }
     // Parse lean first (reportInput makes zod several times slower on the valid path, which is
     // every plugin on every boot); only a failure is parsed again to show what was received.
@@ -117,7 +131,10 @@ export function registerHandler(options: HandlerOptions) {
   return function decorate<T extends HandlerClass>(target: T, context?: ClassDecoratorContext): T {
     const where = `class ${context?.name ?? target.name ?? '(anonymous)'}`;
     if (options !== null && typeof options === 'object' && 'handler' in options) {
-      throw new ExtensionError('MANIFEST_INVALID', { file: where, problems: ['handler: unknown key (registerHandler takes the class from the decorator)'] });
+      throw new ExtensionError('MANIFEST_INVALID', {
+        file: where,
+        problems: ['handler: unknown key (registerHandler takes the class from the decorator)'],
+      });
     }
     const { handler: _handler, ...stored } = validateManifest({ ...options, handler: target }, where);
     Object.defineProperty(target, MANIFEST_KEY, { value: Object.freeze(stored), enumerable: false });

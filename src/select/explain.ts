@@ -110,7 +110,12 @@ export interface Explanation {
   /** Why resolution failed (also when a fallback replaced it). */
   error?: { code: ErrorCode; message: string; didYouMean?: string };
   /** The pair in force: the asked-for one, or the built-ins on fallback; absent when failed. */
-  selection?: { requestType: string; fallback: boolean; region: { name: string; source: Source }; image: { name: string; source: Source } };
+  selection?: {
+    requestType: string;
+    fallback: boolean;
+    region: { name: string; source: Source };
+    image: { name: string; source: Source };
+  };
   slots: Record<SlotName, SlotExplanation>;
   /** Names in config `disabled` that match no handler, with a did-you-mean. */
   disabledUnknown: UnknownDisabled[];
@@ -131,32 +136,60 @@ const ENDPOINT_RULES: Record<string, string> = {
 function origins(options: ResolveOptions, config: ResolvedConfig): RequestTypeOrigin[] {
   const all: RequestTypeOrigin[] = [];
   if (options.requestType !== undefined) all.push({ source: 'argument', requestType: options.requestType });
-  if (config.requestType.env !== undefined) all.push({ source: 'env', requestType: config.requestType.env, variable: 'REQUEST_TYPE' });
+  if (config.requestType.env !== undefined)
+    all.push({ source: 'env', requestType: config.requestType.env, variable: 'REQUEST_TYPE' });
   if (config.requestType.config !== undefined) {
-    all.push({ source: 'config', requestType: config.requestType.config, ...(config.file === undefined ? {} : { file: toSource(config.cwd, config.file) }) });
+    all.push({
+      source: 'config',
+      requestType: config.requestType.config,
+      ...(config.file === undefined ? {} : { file: toSource(config.cwd, config.file) }),
+    });
   }
   if (options.endpoint !== undefined) {
     const inferred = inferRequestType(options.endpoint);
-    all.push({ source: 'endpoint', requestType: inferred, endpoint: normalizeEndpoint(options.endpoint), rule: ENDPOINT_RULES[inferred] ?? '' });
+    all.push({
+      source: 'endpoint',
+      requestType: inferred,
+      endpoint: normalizeEndpoint(options.endpoint),
+      rule: ENDPOINT_RULES[inferred] ?? '',
+    });
   }
   all.push({ source: 'default', requestType: BUILTIN_REQUEST_TYPE });
   return all;
 }
 
 function winnerReason(handler: RegisteredHandler, duplicates: number, endpoint: string | undefined): string {
-  const parts = [duplicates === 0 ? 'the only handler registered in this slot' : `registered first in this slot; ${duplicates} later one(s) refused as DUPLICATE_SLOT`];
+  const parts = [
+    duplicates === 0
+      ? 'the only handler registered in this slot'
+      : `registered first in this slot; ${duplicates} later one(s) refused as DUPLICATE_SLOT`,
+  ];
   const supported = handler.supportedEndpoints ?? [];
-  if (endpoint !== undefined) parts.push(supported.length === 0 ? `supports any endpoint type, including "${endpoint}"` : `supports endpoint type "${endpoint}"`);
-  else if (supported.length > 0) parts.push(`no endpoint type given, so its supportedEndpoints (${supported.join(', ')}) were not checked`);
+  if (endpoint !== undefined)
+    parts.push(
+      supported.length === 0
+        ? `supports any endpoint type, including "${endpoint}"`
+        : `supports endpoint type "${endpoint}"`,
+    );
+  else if (supported.length > 0)
+    parts.push(`no endpoint type given, so its supportedEndpoints (${supported.join(', ')}) were not checked`);
   return parts.join('; ');
 }
 
 /** One slot: the holder, then the losers in a fixed order. */
-function explainSlot(input: ExplainInput, requestType: string, handlerType: HandlerType, endpoint: string | undefined): SlotExplanation {
+function explainSlot(
+  input: ExplainInput,
+  requestType: string,
+  handlerType: HandlerType,
+  endpoint: string | undefined,
+): SlotExplanation {
   const { registry, rejected, config } = input;
   const candidates: SlotCandidate[] = [];
   const duplicates = rejected.filter(
-    (r) => isExtensionError(r.error, 'DUPLICATE_SLOT') && r.error.params.requestType === requestType && r.error.params.handlerType === handlerType,
+    (r) =>
+      isExtensionError(r.error, 'DUPLICATE_SLOT') &&
+      r.error.params.requestType === requestType &&
+      r.error.params.handlerType === handlerType,
   );
   const holder = registry.get(requestType, handlerType);
   let winner: SlotWinner | null = null;
@@ -176,22 +209,45 @@ function explainSlot(input: ExplainInput, requestType: string, handlerType: Hand
   }
   for (const r of duplicates) {
     const name = isExtensionError(r.error, 'DUPLICATE_SLOT') ? r.error.params.name : undefined;
-    candidates.push({ status: 'duplicate-slot', ...(name === undefined ? {} : { name }), source: r.source, code: r.code, reason: r.message });
+    candidates.push({
+      status: 'duplicate-slot',
+      ...(name === undefined ? {} : { name }),
+      source: r.source,
+      code: r.code,
+      reason: r.message,
+    });
   }
   const file = config.file === undefined ? 'the config' : toSource(config.cwd, config.file);
   for (const d of input.disabled?.handlers ?? []) {
     if (d.requestType === requestType && d.handlerType === handlerType) {
-      candidates.push({ status: 'disabled', name: d.name, source: d.source, reason: `named in \`disabled\` in ${file}` });
+      candidates.push({
+        status: 'disabled',
+        name: d.name,
+        source: d.source,
+        reason: `named in \`disabled\` in ${file}`,
+      });
     }
   }
   for (const r of rejected) {
     if (r.level !== 'error' || r.code === 'DUPLICATE_SLOT' || !r.requestTypes.includes(requestType)) continue;
     const name = isExtensionError(r.error, 'DUPLICATE_NAME') ? r.error.params.name : undefined;
-    candidates.push({ status: 'refused', ...(name === undefined ? {} : { name }), source: r.source, code: r.code, reason: r.message });
+    candidates.push({
+      status: 'refused',
+      ...(name === undefined ? {} : { name }),
+      source: r.source,
+      code: r.code,
+      reason: r.message,
+    });
   }
   for (const h of registry.list()) {
     if (h.handlerType === handlerType && h.requestType !== requestType) {
-      candidates.push({ status: 'other-request-type', name: h.name, source: h.source, requestType: h.requestType, reason: `serves request type "${h.requestType}"` });
+      candidates.push({
+        status: 'other-request-type',
+        name: h.name,
+        source: h.source,
+        requestType: h.requestType,
+        reason: `serves request type "${h.requestType}"`,
+      });
     }
   }
   return { handlerType, winner, candidates };
@@ -223,17 +279,24 @@ export function explain(input: ExplainInput, options: ResolveOptions = {}): Expl
     // reason no pair can be chosen (unknown, incomplete, endpoint, a refused plugin…).
     if (!(thrown instanceof ExtensionError)) throw thrown;
     error = thrown;
-    if (input.config.fallbackEnabled) selection = fallbackSelection({ source, ...(endpoint === undefined ? {} : { endpoint }) }, thrown);
+    if (input.config.fallbackEnabled)
+      selection = fallbackSelection({ source, ...(endpoint === undefined ? {} : { endpoint }) }, thrown);
   }
-  const didYouMean = error !== undefined && isExtensionError(error, 'UNKNOWN_REQUEST_TYPE') ? error.params.suggestion : undefined;
-  const [region, image] = SLOTS.map(({ handlerType }) => explainSlot(input, requestType, handlerType, endpoint)) as [SlotExplanation, SlotExplanation];
+  const didYouMean =
+    error !== undefined && isExtensionError(error, 'UNKNOWN_REQUEST_TYPE') ? error.params.suggestion : undefined;
+  const [region, image] = SLOTS.map(({ handlerType }) => explainSlot(input, requestType, handlerType, endpoint)) as [
+    SlotExplanation,
+    SlotExplanation,
+  ];
   return {
     requestType,
     from: { ...from, requestType },
     overridden: all.slice(winnerIndex + 1).filter((o) => o.source !== 'default'),
     ...(endpoint === undefined ? {} : { endpoint }),
     status: selection === undefined ? 'failed' : selection.fallback ? 'fallback' : 'selected',
-    ...(error === undefined ? {} : { error: { code: error.code, message: error.message, ...(didYouMean === undefined ? {} : { didYouMean }) } }),
+    ...(error === undefined
+      ? {}
+      : { error: { code: error.code, message: error.message, ...(didYouMean === undefined ? {} : { didYouMean }) } }),
     ...(selection === undefined
       ? {}
       : {
@@ -248,5 +311,3 @@ export function explain(input: ExplainInput, options: ResolveOptions = {}): Expl
     disabledUnknown: input.disabled?.unknown ?? [],
   };
 }
-
-

@@ -18,7 +18,12 @@ export interface HandlerPair<Region = unknown, Image = unknown> {
 export function checkDependencies(handler: RegisteredHandler, deps: Deps): void {
   const missing = (handler.requires ?? []).filter((name) => !Object.hasOwn(deps, name) || deps[name] === undefined);
   if (missing.length > 0) {
-    throw new ExtensionError('DEPENDENCY_MISSING', { name: handler.name, source: handler.source, missing, available: Object.keys(deps).sort() });
+    throw new ExtensionError('DEPENDENCY_MISSING', {
+      name: handler.name,
+      source: handler.source,
+      missing,
+      available: Object.keys(deps).sort(),
+    });
   }
 }
 
@@ -28,7 +33,11 @@ async function construct(handler: RegisteredHandler, deps: Deps): Promise<unknow
   try {
     return new HandlerClass(deps);
   } catch (cause) {
-    throw new ExtensionError('HANDLER_CONSTRUCTION_FAILED', { name: handler.name, source: handler.source, reason: describeThrown(cause) }, { cause });
+    throw new ExtensionError(
+      'HANDLER_CONSTRUCTION_FAILED',
+      { name: handler.name, source: handler.source, reason: describeThrown(cause) },
+      { cause },
+    );
   }
 }
 
@@ -38,7 +47,10 @@ async function construct(handler: RegisteredHandler, deps: Deps): Promise<unknow
  * @example
  * const { region, image } = await instantiate(selection, { modelInvoker });
  */
-export async function instantiate<Region = unknown, Image = unknown>(selection: Selection, deps: Deps = {}): Promise<HandlerPair<Region, Image>> {
+export async function instantiate<Region = unknown, Image = unknown>(
+  selection: Selection,
+  deps: Deps = {},
+): Promise<HandlerPair<Region, Image>> {
   const region = (await construct(selection.region, deps)) as Region;
   const image = (await construct(selection.image, { ...deps, regionRequestHandler: region })) as Image;
   return { region, image, selection };

@@ -10,7 +10,8 @@ import { formatIssues } from '../shared/format-issues.js';
 import { requestTypeSchema } from '../plugin/manifest.js';
 import type { RegisteredHandler, Registry } from '../plugin/registry.js';
 import { closest } from '../shared/suggest.js';
-import { HandlerType, type Rejection, type SelectionSource } from '../shared/types.js';
+import { HandlerType, type SelectionSource } from '../shared/types.js';
+import type { Rejection } from '../shared/errors.js';
 
 /** What the caller may pin when resolving. */
 export interface ResolveOptions {
@@ -42,13 +43,20 @@ export interface ResolveContext {
   rejected: readonly Rejection[];
 }
 
-const endpointSchema = z.string().trim().toLowerCase().regex(/^[a-z0-9][a-z0-9_.:-]{0,63}$/, 'must be an endpoint type name such as "http" or "sagemaker"');
+const endpointSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^[a-z0-9][a-z0-9_.:-]{0,63}$/, 'must be an endpoint type name such as "http" or "sagemaker"');
 
 /** Normalize an endpoint type: lower case, and `sm` is short for `sagemaker`. */
 export function normalizeEndpoint(endpoint: string): string {
   const result = endpointSchema.safeParse(endpoint, { reportInput: true });
   if (!result.success) {
-    throw new ExtensionError('CONFIG_INVALID', { where: 'the endpoint type', problems: formatIssues(result.error.issues, []).map((p) => p.replace('(root)', 'endpoint')) });
+    throw new ExtensionError('CONFIG_INVALID', {
+      where: 'the endpoint type',
+      problems: formatIssues(result.error.issues, []).map((p) => p.replace('(root)', 'endpoint')),
+    });
   }
   return result.data === 'sm' ? 'sagemaker' : result.data;
 }
@@ -62,11 +70,17 @@ export function inferRequestType(endpoint: string): string {
 }
 
 /** Apply the precedence: argument > `REQUEST_TYPE` > config > endpoint > default. */
-export function pickRequestType(options: ResolveOptions, config: ResolvedConfig): { requestType: string; source: SelectionSource } {
+export function pickRequestType(
+  options: ResolveOptions,
+  config: ResolvedConfig,
+): { requestType: string; source: SelectionSource } {
   if (options.requestType !== undefined) {
     const parsed = requestTypeSchema.safeParse(options.requestType, { reportInput: true });
     if (!parsed.success) {
-      throw new ExtensionError('CONFIG_INVALID', { where: 'the requestType argument', problems: formatIssues(parsed.error.issues, []).map((p) => p.replace('(root)', 'requestType')) });
+      throw new ExtensionError('CONFIG_INVALID', {
+        where: 'the requestType argument',
+        problems: formatIssues(parsed.error.issues, []).map((p) => p.replace('(root)', 'requestType')),
+      });
     }
     return { requestType: parsed.data, source: 'argument' };
   }
@@ -94,19 +108,37 @@ function refusedFor(requestType: string, rejected: readonly Rejection[]): { sour
 }
 
 /** The pair for a request type, or the error that says why there is none. */
-function pairFor(ctx: ResolveContext, requestType: string, from: string, endpoint: string | undefined): { region: RegisteredHandler; image: RegisteredHandler } {
+function pairFor(
+  ctx: ResolveContext,
+  requestType: string,
+  from: string,
+  endpoint: string | undefined,
+): { region: RegisteredHandler; image: RegisteredHandler } {
   const { registry, config, rejected } = ctx;
   const region = registry.get(requestType, HandlerType.REGION_REQUEST_HANDLER);
   const image = registry.get(requestType, HandlerType.IMAGE_REQUEST_HANDLER);
   const refused = refusedFor(requestType, rejected);
   if (region === undefined && image === undefined) {
     const known = registry.requestTypes();
-    throw new ExtensionError('UNKNOWN_REQUEST_TYPE', { requestType, from, known, suggestion: closest(requestType, known), extensionsOff: !config.useExtensions, refused });
+    throw new ExtensionError('UNKNOWN_REQUEST_TYPE', {
+      requestType,
+      from,
+      known,
+      suggestion: closest(requestType, known),
+      extensionsOff: !config.useExtensions,
+      refused,
+    });
   }
   if (region === undefined || image === undefined) {
     const present = (region ?? image) as RegisteredHandler;
     const missing = region === undefined ? HandlerType.REGION_REQUEST_HANDLER : HandlerType.IMAGE_REQUEST_HANDLER;
-    throw new ExtensionError('INCOMPLETE_REQUEST_TYPE', { requestType, from, missing, present: `${present.handlerType} "${present.name}" (${present.source})`, refused });
+    throw new ExtensionError('INCOMPLETE_REQUEST_TYPE', {
+      requestType,
+      from,
+      missing,
+      present: `${present.handlerType} "${present.name}" (${present.source})`,
+      refused,
+    });
   }
   // Isolate during discovery, fail when a selected plugin is broken (stevedore): another copy
   // registering the type does not hide that a plugin declaring it was refused.
@@ -118,7 +150,12 @@ function pairFor(ctx: ResolveContext, requestType: string, from: string, endpoin
     for (const handler of [region, image]) {
       const supported = handler.supportedEndpoints ?? [];
       if (supported.length > 0 && !supported.includes(endpoint)) {
-        throw new ExtensionError('ENDPOINT_UNSUPPORTED', { endpoint, name: handler.name, source: handler.source, supported });
+        throw new ExtensionError('ENDPOINT_UNSUPPORTED', {
+          endpoint,
+          name: handler.name,
+          source: handler.source,
+          supported,
+        });
       }
     }
   }
@@ -143,6 +180,16 @@ export function resolveSelection(ctx: ResolveContext, options: ResolveOptions = 
 }
 
 /** The built-in pair standing in for a selection that failed. */
-export function fallbackSelection(base: { source: SelectionSource; endpoint?: string }, error: ExtensionError): Selection {
-  return { ...base, requestType: BUILTIN_REQUEST_TYPE, fallback: true, fallbackReason: `${error.code}: ${error.message}`, region: BUILTIN_HANDLERS.region, image: BUILTIN_HANDLERS.image };
+export function fallbackSelection(
+  base: { source: SelectionSource; endpoint?: string },
+  error: ExtensionError,
+): Selection {
+  return {
+    ...base,
+    requestType: BUILTIN_REQUEST_TYPE,
+    fallback: true,
+    fallbackReason: `${error.code}: ${error.message}`,
+    region: BUILTIN_HANDLERS.region,
+    image: BUILTIN_HANDLERS.image,
+  };
 }

@@ -4,7 +4,7 @@
  * Every message says what failed, where (a relative path, a variable or a handler name),
  * what was received, and how to fix it.
  */
-import type { Rejection } from './types.js';
+import type { Source } from './types.js';
 
 /** Parameters shared by the handler-selection errors: plugins that were refused for a type. */
 interface Refusals {
@@ -59,13 +59,15 @@ const TABLE = {
       `Importing ${p.file} failed: ${p.reason}. Fix that file, then run \`osml-extensions check\`.`,
   },
   IMPORT_TIMEOUT: {
-    summary: 'Importing a plugin entry did not finish within `importTimeoutMs` (a hanging top-level await, or a loop caught by the probe).',
+    summary:
+      'Importing a plugin entry did not finish within `importTimeoutMs` (a hanging top-level await, or a loop caught by the probe).',
     message: (p: { file: string; timeoutMs: number; how: string }) =>
       `Importing ${p.file} did not finish within ${p.timeoutMs} ms (${p.how}); it is not imported again in this process. Make its top level finish quickly (no awaiting servers or timers at import), or raise \`importTimeoutMs\`.`,
   },
   VANISHED: {
     summary: 'A plugin entry disappeared between discovery and import (a deploy in progress).',
-    message: (p: { file: string }) => `${p.file} was found but had disappeared when it was imported. If a deploy was in progress, start again when it is done.`,
+    message: (p: { file: string }) =>
+      `${p.file} was found but had disappeared when it was imported. If a deploy was in progress, start again when it is done.`,
   },
   ENTRY_TOO_LARGE: {
     summary: 'A plugin entry is larger than `maxEntryBytes`; it is never imported.',
@@ -73,7 +75,8 @@ const TABLE = {
       `${p.file} is ${p.size} bytes, over the \`maxEntryBytes\` limit of ${p.limit}; it was not imported. Split it into modules, or raise \`maxEntryBytes\` if it is meant to be that large.`,
   },
   PATH_ESCAPE: {
-    summary: "A plugin entry's real path lies outside its plugin folder (a symlink, or `../` in package.json); it is never imported.",
+    summary:
+      "A plugin entry's real path lies outside its plugin folder (a symlink, or `../` in package.json); it is never imported.",
     message: (p: { folder: string; file: string; real: string; root: string }) =>
       `The entry of plugin ${p.folder} (${p.file}) resolves to ${p.real}, outside that plugin folder (root ${p.root}); it was not imported. Copy the code into the plugin folder instead of linking or pointing outside it.`,
   },
@@ -88,12 +91,14 @@ const TABLE = {
       `The folder ${p.root}/${p.name} (bytes escaped) has a name that is not valid UTF-8 or contains control characters; it was skipped. Rename it to plain printable characters.`,
   },
   INSECURE_PERMISSIONS: {
-    summary: 'A plugin entry, or a folder between it and its root, is writable by others or owned by another user (config `permissions`).',
+    summary:
+      'A plugin entry, or a folder between it and its root, is writable by others or owned by another user (config `permissions`).',
     message: (p: { file: string; path: string; mode: string; owner: number; problem: string }) =>
       `${p.file} is not safe to run: ${p.path} ${p.problem} (mode ${p.mode}, owner uid ${p.owner}). Run \`chmod o-w\` / \`chown\` on it, or set \`permissions\` to "warn" if this is intended.`,
   },
   INTEGRITY_MISMATCH: {
-    summary: 'A plugin differs from its pin in `osml-extensions.lock.json` (a changed, missing or extra file); it is never imported.',
+    summary:
+      'A plugin differs from its pin in `osml-extensions.lock.json` (a changed, missing or extra file); it is never imported.',
     message: (p: { file: string; expected: string; actual: string; detail: string }) =>
       `${p.file} does not match its pin in osml-extensions.lock.json (${p.detail}; expected ${p.expected}…, got ${p.actual}…); it was not imported. If the change is yours, run \`osml-extensions lock\` again.`,
   },
@@ -113,7 +118,8 @@ const TABLE = {
       `${p.file} exports no handler manifest (its exports: ${list(p.exports)}). Export \`default\`, \`manifest\` or \`manifests\`, or decorate a class with registerHandler().`,
   },
   MANIFEST_INVALID: {
-    summary: 'A manifest fails validation (unknown key, wrong type, bad pattern, handler not a class or lacking its method).',
+    summary:
+      'A manifest fails validation (unknown key, wrong type, bad pattern, handler not a class or lacking its method).',
     message: (p: { file: string; problems: readonly string[] }) =>
       `Invalid handler manifest in ${p.file}: ${p.problems.join('; ')}. Fix those fields (see README "Manifest fields").`,
   },
@@ -124,7 +130,14 @@ const TABLE = {
   },
   DUPLICATE_SLOT: {
     summary: 'A second handler claims a (request type, handler type) slot that is already filled.',
-    message: (p: { requestType: string; handlerType: string; name: string; file: string; keptName: string; keptSource: string }) =>
+    message: (p: {
+      requestType: string;
+      handlerType: string;
+      name: string;
+      file: string;
+      keptName: string;
+      keptSource: string;
+    }) =>
       `${p.file} registers "${p.name}" as ${p.handlerType} for request type "${p.requestType}", but that slot is already filled by "${p.keptName}" from ${p.keptSource}; kept "${p.keptName}". Use another request type, or remove or disable one of the two.`,
   },
   DUPLICATE_NAME: {
@@ -134,10 +147,20 @@ const TABLE = {
   },
   UNKNOWN_REQUEST_TYPE: {
     summary: 'The request type in force has no registered handlers.',
-    message: (p: Refusals & { requestType: string; from: string; known: readonly string[]; suggestion: string | undefined; extensionsOff: boolean }) =>
+    message: (
+      p: Refusals & {
+        requestType: string;
+        from: string;
+        known: readonly string[];
+        suggestion: string | undefined;
+        extensionsOff: boolean;
+      },
+    ) =>
       `Unknown request type "${p.requestType}" (from ${p.from}); known: ${list(p.known)}.` +
       (p.suggestion === undefined ? '' : ` Did you mean "${p.suggestion}"?`) +
-      (p.extensionsOff ? ' Plugins are turned off (`USE_EXTENSIONS`/`useExtensions` is false), so only built-ins exist.' : ' Add a plugin for it or pick a known type.') +
+      (p.extensionsOff
+        ? ' Plugins are turned off (`USE_EXTENSIONS`/`useExtensions` is false), so only built-ins exist.'
+        : ' Add a plugin for it or pick a known type.') +
       refusedNote(p),
   },
   INCOMPLETE_REQUEST_TYPE: {
@@ -237,6 +260,27 @@ export function describeThrown(value: unknown): string {
 }
 
 /** Turn an error about one plugin into a {@link Rejection}. */
-export function toRejection(source: string, error: ExtensionError, requestTypes: string[] = [], level: Rejection['level'] = 'error'): Rejection {
+export function toRejection(
+  source: string,
+  error: ExtensionError,
+  requestTypes: string[] = [],
+  level: Rejection['level'] = 'error',
+): Rejection {
   return { source, code: error.code, message: error.message, level, requestTypes, error };
+}
+
+/** A plugin (or plugin root) that was refused, and why. Boot goes on without it. */
+export interface Rejection {
+  /** The entry file or folder, relative to the working directory. */
+  source: Source;
+  /** Stable code, e.g. `MANIFEST_INVALID`. */
+  code: ErrorCode;
+  /** The full message: what, where, what was received, how to fix it. */
+  message: string;
+  /** `warn` for problems that do not fail `check` (a missing default plugin root). */
+  level: 'error' | 'warn';
+  /** Request types the refused plugin declared, where they could be read. */
+  requestTypes: string[];
+  /** The error itself, with its `cause`. */
+  error: ExtensionError;
 }

@@ -37,7 +37,8 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], knownKeys: rea
       continue;
     }
     if (issue.code === 'invalid_type') {
-      const got = issue.input === undefined ? 'required' : `expected ${issue.expected}, received ${showValue(issue.input)}`;
+      const got =
+        issue.input === undefined ? 'required' : `expected ${issue.expected}, received ${showValue(issue.input)}`;
       lines.push(`${field(issue.path)}: ${got}`);
       continue;
     }

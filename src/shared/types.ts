@@ -1,7 +1,6 @@
 /**
  * Public types shared by several modules.
  */
-import type { ErrorCode, ExtensionError } from './errors.js';
 
 /**
  * The two kinds of handler a request type needs. The values are plain strings so that
@@ -43,23 +42,10 @@ export interface Logger {
   debug(obj: object, msg?: string): void;
 }
 
+/** A logger that drops everything: the library default, so it never writes on its own. */
+export const silentLogger: Logger = { error() {}, warn() {}, info() {}, debug() {} };
+
 /** Log levels accepted by config, `LOG_LEVEL` and `--log-level`. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 /** One of {@link LOG_LEVELS}. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
-
-/** A plugin (or plugin root) that was refused, and why. Boot goes on without it. */
-export interface Rejection {
-  /** The entry file or folder, relative to the working directory. */
-  source: Source;
-  /** Stable code, e.g. `MANIFEST_INVALID`. */
-  code: ErrorCode;
-  /** The full message: what, where, what was received, how to fix it. */
-  message: string;
-  /** `warn` for problems that do not fail `check` (a missing default plugin root). */
-  level: 'error' | 'warn';
-  /** Request types the refused plugin declared, where they could be read. */
-  requestTypes: string[];
-  /** The error itself, with its `cause`. */
-  error: ExtensionError;
-}

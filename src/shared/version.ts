@@ -4,4 +4,5 @@
 import { createRequire } from 'node:module';
 
 /** The installed osml-extensions version, e.g. `0.1.0`. */
-export const PACKAGE_VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+export const PACKAGE_VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string })
+  .version;

@@ -16,12 +16,22 @@ describe('scaffoldPlugin', () => {
   it('writes index.ts, README.md and <name>.test.ts under <dir>/<name>, returning paths relative to cwd', async () => {
     const cwd = await tempDir();
     const created = await scaffoldPlugin({ name: 'edge-detect', requestType: 'edge_detect', cwd });
-    expect(created).toEqual(['plugins/edge-detect/index.ts', 'plugins/edge-detect/README.md', 'plugins/edge-detect/edge-detect.test.ts']);
-    expect((await readdir(path.join(cwd, 'plugins', 'edge-detect'))).sort()).toEqual(['README.md', 'edge-detect.test.ts', 'index.ts']);
+    expect(created).toEqual([
+      'plugins/edge-detect/index.ts',
+      'plugins/edge-detect/README.md',
+      'plugins/edge-detect/edge-detect.test.ts',
+    ]);
+    expect((await readdir(path.join(cwd, 'plugins', 'edge-detect'))).sort()).toEqual([
+      'README.md',
+      'edge-detect.test.ts',
+      'index.ts',
+    ]);
     const index = await readFile(path.join(cwd, created[0]!), 'utf8');
     expect(index).toContain("name: 'edge-detect-region'");
     expect(index).toContain("name: 'edge-detect-image'");
-    expect(index).toMatch(/@registerHandler\(\{\s+requestType: 'edge_detect',\s+handlerType: HandlerType\.REGION_REQUEST_HANDLER/);
+    expect(index).toMatch(
+      /@registerHandler\(\{\s+requestType: 'edge_detect',\s+handlerType: HandlerType\.REGION_REQUEST_HANDLER/,
+    );
     expect(index).toContain('extends RegionRequestHandler');
     expect(index).toContain('extends ImageRequestHandler');
     expect(index).toContain("from 'osml-extensions'");
@@ -30,7 +40,9 @@ describe('scaffoldPlugin', () => {
 
   it('honours dir, relative to cwd', async () => {
     const cwd = await tempDir();
-    expect(await scaffoldPlugin({ name: 'x1', requestType: 'x1', dir: 'ext/more', cwd })).toContain('ext/more/x1/index.ts');
+    expect(await scaffoldPlugin({ name: 'x1', requestType: 'x1', dir: 'ext/more', cwd })).toContain(
+      'ext/more/x1/index.ts',
+    );
   });
 
   it.each([
@@ -53,11 +65,14 @@ describe('scaffoldPlugin', () => {
     await expect(scaffoldPlugin({ name: 'a'.repeat(121), requestType: 'edge', cwd })).resolves.toHaveLength(3);
   });
 
-  it.each(['Edge', 'edge-type', '1edge', ''])('refuses the request type %j with USAGE_INVALID and writes nothing', async (requestType) => {
-    const cwd = await tempDir();
-    expect(await codeOf(() => scaffoldPlugin({ name: 'edge', requestType, cwd }))).toBe('USAGE_INVALID');
-    expect(await readdir(cwd)).toEqual([]);
-  });
+  it.each(['Edge', 'edge-type', '1edge', ''])(
+    'refuses the request type %j with USAGE_INVALID and writes nothing',
+    async (requestType) => {
+      const cwd = await tempDir();
+      expect(await codeOf(() => scaffoldPlugin({ name: 'edge', requestType, cwd }))).toBe('USAGE_INVALID');
+      expect(await readdir(cwd)).toEqual([]);
+    },
+  );
 
   it('refuses an existing folder with TARGET_EXISTS and leaves it untouched', async () => {
     const cwd = await writeTree(await tempDir(), { 'plugins/edge/index.ts': '// mine\n' });
@@ -88,7 +103,9 @@ describe('osml-extensions init (CLI)', () => {
     const dir = await tempDir();
     const result = await runCli(['init', 'edge', '--request-type', 'edge_type', '--json', '--cwd', dir]);
     expect(result.code, result.stderr).toBe(0);
-    expect(JSON.parse(result.stdout)).toStrictEqual({ created: ['plugins/edge/index.ts', 'plugins/edge/README.md', 'plugins/edge/edge.test.ts'] });
+    expect(JSON.parse(result.stdout)).toStrictEqual({
+      created: ['plugins/edge/index.ts', 'plugins/edge/README.md', 'plugins/edge/edge.test.ts'],
+    });
     expect(result.stdout.trimEnd().split('\n')).toHaveLength(1);
   });
 
@@ -145,7 +162,9 @@ describe('a scaffolded plugin, in a project that uses the package by name', { ti
     const doc = JSON.parse(result.stdout) as ListDocument;
     expect(doc.rejected).toEqual([]);
     expect(doc.requestTypes['edge_detect']).toEqual({ complete: true });
-    const ours = doc.handlers.filter((h) => h.requestType === 'edge_detect').map((h) => [h.name, h.handlerType, h.source]);
+    const ours = doc.handlers
+      .filter((h) => h.requestType === 'edge_detect')
+      .map((h) => [h.name, h.handlerType, h.source]);
     expect(ours.sort()).toEqual([
       ['edge-detect-image', 'IMAGE_REQUEST_HANDLER', 'plugins/edge-detect/index.ts'],
       ['edge-detect-region', 'REGION_REQUEST_HANDLER', 'plugins/edge-detect/index.ts'],
@@ -171,7 +190,9 @@ describe('a scaffolded plugin, in a project that uses the package by name', { ti
       skipLibCheck: true,
       noEmit: true,
     });
-    const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+    const diagnostics = ts
+      .getPreEmitDiagnostics(program)
+      .map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
     expect(diagnostics).toEqual([]);
   });
 
@@ -186,7 +207,12 @@ describe('a scaffolded plugin, in a project that uses the package by name', { ti
     const dir = await scaffolded();
     const index = path.join(dir, 'plugins', 'edge-detect', 'index.ts');
     const source = await readFile(index, 'utf8');
-    await writeTree(dir, { 'plugins/edge-detect/index.ts': source.replace(/\n@registerHandler\(\{[^@]*?IMAGE_REQUEST_HANDLER[^@]*?\}\)\n/, '\n') });
+    await writeTree(dir, {
+      'plugins/edge-detect/index.ts': source.replace(
+        /\n@registerHandler\(\{[^@]*?IMAGE_REQUEST_HANDLER[^@]*?\}\)\n/,
+        '\n',
+      ),
+    });
     expect(await readFile(index, 'utf8')).not.toContain('IMAGE_REQUEST_HANDLER');
     const result = await runVitest(dir);
     expect(result.code).toBe(1);

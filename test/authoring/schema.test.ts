@@ -24,7 +24,9 @@ interface ObjectSchema {
 describe('jsonSchema("config")', () => {
   it('equals the committed schema/osml-extensions.config.schema.json', async () => {
     const committed = await readFile(COMMITTED, 'utf8');
-    expect(committed, 'schema/osml-extensions.config.schema.json is stale: regenerate it with `npm run schema`').toBe(pretty(jsonSchema('config')));
+    expect(committed, 'schema/osml-extensions.config.schema.json is stale: regenerate it with `npm run schema`').toBe(
+      pretty(jsonSchema('config')),
+    );
   });
 
   it('is a strict draft 2020-12 object schema with every config key, all optional', () => {
@@ -39,7 +41,10 @@ describe('jsonSchema("config")', () => {
   });
 
   it('is what the shipped config points its editors at, and allows `$schema`', async () => {
-    const config = JSON.parse(await readFile(path.join(ROOT, 'osml-extensions.config.json'), 'utf8')) as Record<string, unknown>;
+    const config = JSON.parse(await readFile(path.join(ROOT, 'osml-extensions.config.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     expect(config['$schema']).toBe('./schema/osml-extensions.config.schema.json');
     expect(path.resolve(ROOT, String(config['$schema']))).toBe(COMMITTED);
     expect((jsonSchema('config') as unknown as ObjectSchema).properties).toHaveProperty('$schema');
@@ -62,11 +67,14 @@ describe('jsonSchema("manifest")', () => {
 });
 
 describe('osml-extensions schema (CLI)', () => {
-  it.each([[[]], [['--json']]])('`schema config` %j prints the generated schema, pretty, newline-terminated', async (extra) => {
-    const result = await runCli(['schema', 'config', ...extra]);
-    expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toBe(pretty(jsonSchema('config')));
-  });
+  it.each([[[]], [['--json']]])(
+    '`schema config` %j prints the generated schema, pretty, newline-terminated',
+    async (extra) => {
+      const result = await runCli(['schema', 'config', ...extra]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toBe(pretty(jsonSchema('config')));
+    },
+  );
 
   it('`schema manifest` prints the manifest schema', async () => {
     const result = await runCli(['schema', 'manifest']);

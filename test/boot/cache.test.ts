@@ -11,18 +11,27 @@ import { pairPlugin, runCli, tempDir, writeTree } from '../helpers/index.js';
 
 let generation = 0;
 /** Boot in a fresh module generation, so an import really re-runs the plugin's code. */
-const boot = (cwd: string, patch: object = {}) => loadExtensions({ cwd, env: {}, reload: `g${++generation}`, ...patch });
+const boot = (cwd: string, patch: object = {}) =>
+  loadExtensions({ cwd, env: {}, reload: `g${++generation}`, ...patch });
 
 /** A plugin that appends a line to IMPORTS each time its module is evaluated. */
 const counted = (type: string, extra = '') => `import { appendFileSync } from 'node:fs';
 appendFileSync(new URL('../../IMPORTS', import.meta.url), '${type}\\n');
 ${extra}
 ${pairPlugin(type)}`;
-const imports = async (dir: string): Promise<string[]> => (existsSync(path.join(dir, 'IMPORTS')) ? (await readFile(path.join(dir, 'IMPORTS'), 'utf8')).trim().split('\n').filter(Boolean) : []);
+const imports = async (dir: string): Promise<string[]> =>
+  existsSync(path.join(dir, 'IMPORTS'))
+    ? (await readFile(path.join(dir, 'IMPORTS'), 'utf8')).trim().split('\n').filter(Boolean)
+    : [];
 
 const snapshot = (ext: Extensions) => ({
   handlers: ext.registry.list().map(({ load: _load, ...info }) => info),
-  rejected: ext.rejected.map((r) => ({ source: r.source, code: r.code, message: r.message, requestTypes: r.requestTypes })),
+  rejected: ext.rejected.map((r) => ({
+    source: r.source,
+    code: r.code,
+    message: r.message,
+    requestTypes: r.requestTypes,
+  })),
   types: ext.registry.requestTypes().map((t) => [t, ext.registry.isComplete(t)]),
 });
 
@@ -33,7 +42,9 @@ async function project(files: Record<string, string>): Promise<string> {
 const TREE = {
   'plugins/alpha/index.mjs': counted('alpha'),
   'plugins/beta/index.mjs': counted('beta', 'export const extra = 1;'),
-  'plugins/dup/index.mjs': counted('alpha').replace("name: 'alpha-region'", "name: 'dup-region'").replace("name: 'alpha-image'", "name: 'dup-image'"),
+  'plugins/dup/index.mjs': counted('alpha')
+    .replace("name: 'alpha-region'", "name: 'dup-region'")
+    .replace("name: 'alpha-image'", "name: 'dup-image'"),
   'plugins/half/index.mjs': `class R { processRegionRequest() {} }\nexport default { requestType: 'half', handlerType: 'REGION_REQUEST_HANDLER', name: 'half-region', handler: R };`,
   'plugins/nothing/index.mjs': 'export const helper = 1;',
   'plugins/syntax/index.mjs': 'export default {',
@@ -54,9 +65,15 @@ describe('manifest cache', () => {
       expect(cached.resolve(options).region.name).toBe(eager.resolve(options).region.name);
     }
     // `dup` was refused for claiming alpha's slots, so alpha fails alike in both.
-    expect(() => cached.resolve({ requestType: 'alpha' })).toThrow(expect.objectContaining({ code: 'SELECTED_PLUGIN_REFUSED' }));
-    expect(() => eager.resolve({ requestType: 'alpha' })).toThrow(expect.objectContaining({ code: 'SELECTED_PLUGIN_REFUSED' }));
-    expect(() => cached.resolve({ requestType: 'half' })).toThrow(expect.objectContaining({ code: 'INCOMPLETE_REQUEST_TYPE' }));
+    expect(() => cached.resolve({ requestType: 'alpha' })).toThrow(
+      expect.objectContaining({ code: 'SELECTED_PLUGIN_REFUSED' }),
+    );
+    expect(() => eager.resolve({ requestType: 'alpha' })).toThrow(
+      expect.objectContaining({ code: 'SELECTED_PLUGIN_REFUSED' }),
+    );
+    expect(() => cached.resolve({ requestType: 'half' })).toThrow(
+      expect.objectContaining({ code: 'INCOMPLETE_REQUEST_TYPE' }),
+    );
   });
 
   it('imports only the chosen pair, when it is instantiated', async () => {
@@ -70,7 +87,10 @@ describe('manifest cache', () => {
   });
 
   it('picks up new, changed and deleted plugins', async () => {
-    const dir = await project({ 'plugins/alpha/index.mjs': counted('alpha'), 'plugins/beta/index.mjs': counted('beta') });
+    const dir = await project({
+      'plugins/alpha/index.mjs': counted('alpha'),
+      'plugins/beta/index.mjs': counted('beta'),
+    });
     await boot(dir);
     await writeTree(dir, { 'plugins/gamma/index.mjs': counted('gamma'), 'plugins/alpha/index.mjs': counted('alpha2') });
     await rm(path.join(dir, 'plugins/beta'), { recursive: true });
@@ -140,10 +160,16 @@ describe('manifest cache', () => {
   });
 
   it('honours cache: false and cacheDir', async () => {
-    const off = await project({ 'osml-extensions.config.json': '{"cache": false}', 'plugins/a/index.mjs': pairPlugin('a') });
+    const off = await project({
+      'osml-extensions.config.json': '{"cache": false}',
+      'plugins/a/index.mjs': pairPlugin('a'),
+    });
     await boot(off);
     expect(existsSync(path.join(off, 'node_modules/.cache/osml-extensions'))).toBe(false);
-    const moved = await project({ 'osml-extensions.config.json': '{"cacheDir": ".cache"}', 'plugins/a/index.mjs': pairPlugin('a') });
+    const moved = await project({
+      'osml-extensions.config.json': '{"cacheDir": ".cache"}',
+      'plugins/a/index.mjs': pairPlugin('a'),
+    });
     await boot(moved);
     expect(existsSync(path.join(moved, '.cache/manifests.json'))).toBe(true);
   });
@@ -162,7 +188,12 @@ describe('manifest cache', () => {
     const dir = await project({ 'plugins/a/index.mjs': pairPlugin('a'), 'plugins/b/index.mjs': pairPlugin('b') });
     await boot(dir);
     const lines: Record<string, unknown>[] = [];
-    const logger = { error() {}, warn() {}, debug() {}, info: (obj: object) => void lines.push(obj as Record<string, unknown>) };
+    const logger = {
+      error() {},
+      warn() {},
+      debug() {},
+      info: (obj: object) => void lines.push(obj as Record<string, unknown>),
+    };
     await boot(dir, { logger });
     expect(lines.find((l) => l['event'] === 'boot.summary')).toMatchObject({ plugins: 2, fromCache: 2 });
   });
@@ -213,7 +244,9 @@ describe('manifest cache: inputs outside the entry', () => {
     await boot(dir);
     process.env['OSML_TEST_VERSION'] = '2';
     try {
-      await expect((await boot(dir)).start({ requestType: 'moody' })).rejects.toMatchObject({ code: 'MANIFEST_CHANGED' });
+      await expect((await boot(dir)).start({ requestType: 'moody' })).rejects.toMatchObject({
+        code: 'MANIFEST_CHANGED',
+      });
       const next = await boot(dir);
       expect(next.registry.byName('moody-region')?.version).toBe('2');
       await expect(next.start({ requestType: 'moody' })).resolves.toBeDefined();
@@ -236,11 +269,26 @@ describe('manifest cache: inputs outside the entry', () => {
 
   it('rewrites cached refusal messages for the current working directory', async () => {
     // The config file at the top keeps one cache folder for both working directories.
-    const dir = await project({ 'osml-extensions.config.json': '{}', 'plugins/bad/index.mjs': "export default { requestType: 'Bad' };", 'sub/.keep': '' });
+    const dir = await project({
+      'osml-extensions.config.json': '{}',
+      'plugins/bad/index.mjs': "export default { requestType: 'Bad' };",
+      'sub/.keep': '',
+    });
     await boot(dir);
     const lines: Record<string, unknown>[] = [];
-    const logger = { error() {}, warn() {}, info() {}, debug: (obj: object) => void lines.push(obj as Record<string, unknown>) };
-    const fromSub = await loadExtensions({ cwd: path.join(dir, 'sub'), env: {}, logger, reload: `g${++generation}`, overrides: { pluginDirs: ['../plugins'] } });
+    const logger = {
+      error() {},
+      warn() {},
+      info() {},
+      debug: (obj: object) => void lines.push(obj as Record<string, unknown>),
+    };
+    const fromSub = await loadExtensions({
+      cwd: path.join(dir, 'sub'),
+      env: {},
+      logger,
+      reload: `g${++generation}`,
+      overrides: { pluginDirs: ['../plugins'] },
+    });
     expect(lines.some((l) => l['event'] === 'plugin.cached')).toBe(true);
     const rejection = fromSub.rejected.find((r) => r.code === 'MANIFEST_INVALID');
     expect(rejection?.source).toBe('../plugins/bad/index.mjs');
@@ -250,14 +298,20 @@ describe('manifest cache: inputs outside the entry', () => {
 
 describe('manifest cache: vetting still holds', () => {
   it('refuses a world-writable or oversized entry on a warm cache too (stats reused from discovery)', async () => {
-    const dir = await project({ 'plugins/open/index.mjs': pairPlugin('open_type'), 'plugins/ok/index.mjs': pairPlugin('ok_type') });
+    const dir = await project({
+      'plugins/open/index.mjs': pairPlugin('open_type'),
+      'plugins/ok/index.mjs': pairPlugin('ok_type'),
+    });
     expect((await boot(dir)).registry.isComplete('open_type')).toBe(true);
     await chmod(path.join(dir, 'plugins/open/index.mjs'), 0o666);
     const warm = await boot(dir);
     expect(warm.rejected.map((r) => [r.code, r.source])).toEqual([['INSECURE_PERMISSIONS', 'plugins/open/index.mjs']]);
     expect(warm.registry.isComplete('ok_type')).toBe(true);
     await chmod(path.join(dir, 'plugins/open/index.mjs'), 0o644);
-    const big = await project({ 'osml-extensions.config.json': '{"maxEntryBytes": 100}', 'plugins/p/index.mjs': pairPlugin('p_type') });
+    const big = await project({
+      'osml-extensions.config.json': '{"maxEntryBytes": 100}',
+      'plugins/p/index.mjs': pairPlugin('p_type'),
+    });
     expect((await boot(big)).rejected.map((r) => r.code)).toEqual(['ENTRY_TOO_LARGE']);
     expect((await boot(big)).rejected.map((r) => r.code)).toEqual(['ENTRY_TOO_LARGE']);
   });

@@ -27,7 +27,8 @@ describe('discover', () => {
 
   it('sorts by code point, not by locale or filesystem order', async () => {
     const dir = await tempDir();
-    for (const name of ['b', 'B', 'a', 'Z', 'é', '10', '9']) await writeTree(dir, { [`plugins/${name}/index.mjs`]: 'export default {};' });
+    for (const name of ['b', 'B', 'a', 'Z', 'é', '10', '9'])
+      await writeTree(dir, { [`plugins/${name}/index.mjs`]: 'export default {};' });
     const { plugins } = await discover({ roots: [path.join(dir, 'plugins')], cwd: dir });
     expect(plugins.map((p) => p.name)).toEqual(['10', '9', 'B', 'Z', 'a', 'b', 'é']);
   });
@@ -42,8 +43,11 @@ describe('discover', () => {
   it('prefers index.js, then index.mjs, then index.cjs', async () => {
     const dir = await tempDir();
     await writeTree(dir, {
-      'p/all/index.js': '', 'p/all/index.mjs': '', 'p/all/index.cjs': '',
-      'p/two/index.mjs': '', 'p/two/index.cjs': '',
+      'p/all/index.js': '',
+      'p/all/index.mjs': '',
+      'p/all/index.cjs': '',
+      'p/two/index.mjs': '',
+      'p/two/index.cjs': '',
       'p/one/index.cjs': '',
     });
     const { plugins } = await discover({ roots: [path.join(dir, 'p')], cwd: dir });
@@ -53,10 +57,15 @@ describe('discover', () => {
   it('follows package.json: exports string, exports["."] conditions, then main, then index files', async () => {
     const dir = await tempDir();
     await writeTree(dir, {
-      'p/a/package.json': JSON.stringify({ exports: './lib/a.mjs', main: 'no.js' }), 'p/a/lib/a.mjs': '',
-      'p/b/package.json': JSON.stringify({ exports: { '.': { node: { import: './b.mjs' }, default: './no.js' } } }), 'p/b/b.mjs': '',
-      'p/c/package.json': JSON.stringify({ main: 'c.cjs' }), 'p/c/c.cjs': '', 'p/c/index.js': '',
-      'p/d/package.json': JSON.stringify({ name: 'no-entry-fields' }), 'p/d/index.mjs': '',
+      'p/a/package.json': JSON.stringify({ exports: './lib/a.mjs', main: 'no.js' }),
+      'p/a/lib/a.mjs': '',
+      'p/b/package.json': JSON.stringify({ exports: { '.': { node: { import: './b.mjs' }, default: './no.js' } } }),
+      'p/b/b.mjs': '',
+      'p/c/package.json': JSON.stringify({ main: 'c.cjs' }),
+      'p/c/c.cjs': '',
+      'p/c/index.js': '',
+      'p/d/package.json': JSON.stringify({ name: 'no-entry-fields' }),
+      'p/d/index.mjs': '',
     });
     const { plugins, rejected } = await discover({ roots: [path.join(dir, 'p')], cwd: dir });
     expect(rejected).toEqual([]);

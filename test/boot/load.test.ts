@@ -60,7 +60,11 @@ describe('loadPlugin: collecting manifests', () => {
     });
     expect(loaded.manifests.map((m) => m.name)).toEqual(['ok-region']);
     expect(loaded.rejected).toHaveLength(1);
-    expect(loaded.rejected[0]).toMatchObject({ code: 'MANIFEST_INVALID', source: 'plugins/p/index.mjs', requestTypes: ['broken_type'] });
+    expect(loaded.rejected[0]).toMatchObject({
+      code: 'MANIFEST_INVALID',
+      source: 'plugins/p/index.mjs',
+      requestTypes: ['broken_type'],
+    });
     expect(loaded.rejected[0]?.message).toContain('default export[1]');
   });
 
@@ -127,11 +131,16 @@ describe('loadPlugins', () => {
     const files: Record<string, string> = {};
     for (let i = 0; i < 12; i++) {
       const type = `t${String(i).padStart(2, '0')}`;
-      files[`plugins/${type}/index.mjs`] = `await new Promise((r) => setTimeout(r, ${(12 - i) * 3}));\n${pairPlugin(type)}`;
+      files[`plugins/${type}/index.mjs`] =
+        `await new Promise((r) => setTimeout(r, ${(12 - i) * 3}));\n${pairPlugin(type)}`;
     }
     await writeTree(dir, files);
     const loaded = await loadPlugins(await candidates(dir), { concurrency: 4 });
-    expect(loaded.map((l) => l.candidate.name)).toEqual(Object.keys(files).map((f) => f.split('/')[1]).sort());
+    expect(loaded.map((l) => l.candidate.name)).toEqual(
+      Object.keys(files)
+        .map((f) => f.split('/')[1])
+        .sort(),
+    );
   });
 });
 
@@ -150,15 +159,18 @@ describe('loadPlugin: TypeScript entries (jiti, no build step)', () => {
   });
 
   it.each(['index.mts', 'index.cts'])('loads %s', async (file) => {
-    const body = file === 'index.cts'
-      ? 'class R { processRegionRequest(): void {} }\nmodule.exports = { manifest: { requestType: "c", handlerType: "REGION_REQUEST_HANDLER", name: "c-region", handler: R } };'
-      : 'class R { processRegionRequest(): void {} }\nexport const manifest = { requestType: "c", handlerType: "REGION_REQUEST_HANDLER" as const, name: "c-region", handler: R };';
+    const body =
+      file === 'index.cts'
+        ? 'class R { processRegionRequest(): void {} }\nmodule.exports = { manifest: { requestType: "c", handlerType: "REGION_REQUEST_HANDLER", name: "c-region", handler: R } };'
+        : 'class R { processRegionRequest(): void {} }\nexport const manifest = { requestType: "c", handlerType: "REGION_REQUEST_HANDLER" as const, name: "c-region", handler: R };';
     const loaded = await loadOne({ [`plugins/p/${file}`]: body });
     expect(loaded.manifests.map((m) => m.name)).toEqual(['c-region']);
   });
 
   it('names the file and the line of a syntax error, on one line, with a relative path', async () => {
-    const loaded = await loadOne({ 'plugins/ts/index.ts': 'const x: number = 1;\nexport default {\n  a: 1\n  b: 2\n};\n' });
+    const loaded = await loadOne({
+      'plugins/ts/index.ts': 'const x: number = 1;\nexport default {\n  a: 1\n  b: 2\n};\n',
+    });
     expect(loaded.rejected[0]).toMatchObject({ code: 'IMPORT_FAILED', source: 'plugins/ts/index.ts' });
     const message = loaded.rejected[0]!.message;
     expect(message).toContain('plugins/ts/index.ts:4');
@@ -193,7 +205,9 @@ describe('loadPlugin: review regressions', () => {
     expect((await loadPlugin(candidate!, { timeoutMs: 100, reload: 'a' })).rejected[0]?.code).toBe('IMPORT_TIMEOUT');
     expect((await loadPlugin(candidate!, { timeoutMs: 100, reload: 'a' })).rejected[0]?.code).toBe('IMPORT_TIMEOUT');
     await writeTree(dir, { 'plugins/p/index.mjs': pairPlugin('fixed') });
-    expect((await loadPlugin(candidate!, { timeoutMs: 1000, reload: 'b' })).manifests.map((m) => m.requestType)).toEqual(['fixed', 'fixed']);
+    expect(
+      (await loadPlugin(candidate!, { timeoutMs: 1000, reload: 'b' })).manifests.map((m) => m.requestType),
+    ).toEqual(['fixed', 'fixed']);
   });
 
   it('shows other absolute paths in import errors relative to the working directory', async () => {

@@ -44,7 +44,9 @@ const byName = (doc: ListDocument) => Object.fromEntries(doc.handlers.map((h) =>
 const rejectedPlugin = 'export const helper = () => 1;\n'; // imports fine, exports no manifest → MANIFEST_MISSING
 
 /** A temp tree with a complete `good` pair, optionally a refused plugin, and a config. */
-async function tree(options: { rejected?: boolean; config?: object; extra?: Record<string, string> } = {}): Promise<string> {
+async function tree(
+  options: { rejected?: boolean; config?: object; extra?: Record<string, string> } = {},
+): Promise<string> {
   const dir = await tempDir();
   return writeTree(dir, {
     'osml-extensions.config.json': JSON.stringify(options.config ?? {}),
@@ -62,30 +64,57 @@ describe('list --json', () => {
     expect(Object.keys(doc).sort()).toEqual(['handlers', 'rejected', 'requestTypes']);
     for (const h of doc.handlers) {
       const optional = Object.keys(h).filter((k) => !['name', 'requestType', 'handlerType', 'source'].includes(k));
-      expect(optional.every((k) => k === 'description' || k === 'supportedEndpoints'), Object.keys(h).join()).toBe(true);
+      expect(
+        optional.every((k) => k === 'description' || k === 'supportedEndpoints'),
+        Object.keys(h).join(),
+      ).toBe(true);
       expect(['REGION_REQUEST_HANDLER', 'IMAGE_REQUEST_HANDLER']).toContain(h.handlerType);
       expectSource(h.source);
     }
     const handlers = byName(doc);
-    expect(Object.keys(handlers).sort()).toEqual(['async-sm-endpoint-image', 'async-sm-endpoint-region', 'http-image', 'http-region', 'sm-endpoint-image', 'sm-endpoint-region']);
+    expect(Object.keys(handlers).sort()).toEqual([
+      'async-sm-endpoint-image',
+      'async-sm-endpoint-region',
+      'http-image',
+      'http-region',
+      'sm-endpoint-image',
+      'sm-endpoint-region',
+    ]);
     expect(handlers['http-region']?.source).toBe('builtin');
-    expect(handlers['sm-endpoint-region']).toMatchObject({ source: 'plugins/sm-endpoint/index.ts', supportedEndpoints: ['sagemaker'] });
+    expect(handlers['sm-endpoint-region']).toMatchObject({
+      source: 'plugins/sm-endpoint/index.ts',
+      supportedEndpoints: ['sagemaker'],
+    });
     expect(handlers['sm-endpoint-region']).not.toHaveProperty('requires');
     expect(handlers['sm-endpoint-region']).not.toHaveProperty('handler');
     expect(handlers['async-sm-endpoint-image']?.source).toBe('plugins/async-sm-endpoint/index.ts');
     expect(doc.rejected).toEqual([]);
-    expect(doc.requestTypes).toStrictEqual({ async_sm_endpoint: { complete: true }, http: { complete: true }, sm_endpoint: { complete: true } });
+    expect(doc.requestTypes).toStrictEqual({
+      async_sm_endpoint: { complete: true },
+      http: { complete: true },
+      sm_endpoint: { complete: true },
+    });
   });
 
   it('reports a rejection with exactly source, code, message and an incomplete type as complete: false', async () => {
-    const dir = await tree({ rejected: true, extra: { 'plugins/half/index.mjs': "class R { processRegionRequest() {} }\nexport default { requestType: 'half', handlerType: 'REGION_REQUEST_HANDLER', name: 'half-region', handler: R };\n" } });
+    const dir = await tree({
+      rejected: true,
+      extra: {
+        'plugins/half/index.mjs':
+          "class R { processRegionRequest() {} }\nexport default { requestType: 'half', handlerType: 'REGION_REQUEST_HANDLER', name: 'half-region', handler: R };\n",
+      },
+    });
     const result = await runCli(['list', '--json', '--cwd', dir]);
     const doc = parseDoc<ListDocument>(result);
     expect(doc.rejected).toHaveLength(1);
     expect(Object.keys(doc.rejected[0] ?? {}).sort()).toEqual(['code', 'message', 'source']);
     expect(doc.rejected[0]).toMatchObject({ source: 'plugins/bad/index.mjs', code: 'MANIFEST_MISSING' });
     expect(doc.rejected[0]?.message).toContain('plugins/bad/index.mjs');
-    expect(doc.requestTypes).toStrictEqual({ good: { complete: true }, half: { complete: false }, http: { complete: true } });
+    expect(doc.requestTypes).toStrictEqual({
+      good: { complete: true },
+      half: { complete: false },
+      http: { complete: true },
+    });
     for (const h of doc.handlers) expectSource(h.source);
   });
 });
@@ -125,20 +154,31 @@ describe('resolve --json', () => {
 
   it('--request-type beats REQUEST_TYPE, the config and the endpoint type', async () => {
     const dir = await precedenceTree();
-    const doc = await resolve(dir, ['--request-type', 'arg_type', '--endpoint-type', 'sagemaker'], { REQUEST_TYPE: 'env_type' });
+    const doc = await resolve(dir, ['--request-type', 'arg_type', '--endpoint-type', 'sagemaker'], {
+      REQUEST_TYPE: 'env_type',
+    });
     expect(doc).toMatchObject({ requestType: 'arg_type', source: 'argument', region: { name: 'arg-type-region' } });
   });
 
   it('REQUEST_TYPE beats the config and the endpoint type', async () => {
     const dir = await precedenceTree();
     const doc = await resolve(dir, ['--endpoint-type', 'sagemaker'], { REQUEST_TYPE: 'env_type' });
-    expect(doc).toMatchObject({ requestType: 'env_type', source: 'env', region: { name: 'env-type-region' }, image: { name: 'env-type-image' } });
+    expect(doc).toMatchObject({
+      requestType: 'env_type',
+      source: 'env',
+      region: { name: 'env-type-region' },
+      image: { name: 'env-type-image' },
+    });
   });
 
   it('config requestType beats the endpoint type', async () => {
     const dir = await precedenceTree();
     const doc = await resolve(dir, ['--endpoint-type', 'sagemaker']);
-    expect(doc).toMatchObject({ requestType: 'cfg_type', source: 'config', region: { name: 'cfg-type-region', source: 'plugins/cfg/index.mjs' } });
+    expect(doc).toMatchObject({
+      requestType: 'cfg_type',
+      source: 'config',
+      region: { name: 'cfg-type-region', source: 'plugins/cfg/index.mjs' },
+    });
   });
 
   it.each([
@@ -175,17 +215,32 @@ describe('failures', () => {
 
   it('with EXTENSION_FALLBACK_ENABLED=true an unknown type falls back to the built-in pair', async () => {
     const dir = await tree();
-    const result = await runCli(['resolve', '--json', '--cwd', dir, '--request-type', 'nope'], { env: { EXTENSION_FALLBACK_ENABLED: 'true' } });
+    const result = await runCli(['resolve', '--json', '--cwd', dir, '--request-type', 'nope'], {
+      env: { EXTENSION_FALLBACK_ENABLED: 'true' },
+    });
     expect(result.code).toBe(0);
     const doc = parseDoc<SelectionDocument>(result);
     expect(Object.keys(doc).sort()).toEqual(['fallback', 'fallbackReason', 'image', 'region', 'requestType', 'source']);
-    expect(doc).toMatchObject({ requestType: 'http', source: 'argument', fallback: true, region: { name: 'http-region', source: 'builtin' }, image: { name: 'http-image', source: 'builtin' } });
+    expect(doc).toMatchObject({
+      requestType: 'http',
+      source: 'argument',
+      fallback: true,
+      region: { name: 'http-region', source: 'builtin' },
+      image: { name: 'http-image', source: 'builtin' },
+    });
     expect(doc.fallbackReason).toMatch(/^UNKNOWN_REQUEST_TYPE: .*"nope"/);
   });
 
   it('a fallback for an incomplete type uses both built-ins, never the half that exists', async () => {
-    const dir = await tree({ extra: { 'plugins/half/index.mjs': "class R { processRegionRequest() {} }\nexport default { requestType: 'half', handlerType: 'REGION_REQUEST_HANDLER', name: 'half-region', handler: R };\n" } });
-    const result = await runCli(['resolve', '--json', '--cwd', dir, '--request-type', 'half'], { env: { EXTENSION_FALLBACK_ENABLED: 'true' } });
+    const dir = await tree({
+      extra: {
+        'plugins/half/index.mjs':
+          "class R { processRegionRequest() {} }\nexport default { requestType: 'half', handlerType: 'REGION_REQUEST_HANDLER', name: 'half-region', handler: R };\n",
+      },
+    });
+    const result = await runCli(['resolve', '--json', '--cwd', dir, '--request-type', 'half'], {
+      env: { EXTENSION_FALLBACK_ENABLED: 'true' },
+    });
     expect(result.code).toBe(0);
     const doc = parseDoc<SelectionDocument>(result);
     expect(doc.fallback).toBe(true);
@@ -195,7 +250,8 @@ describe('failures', () => {
   });
 
   it('USE_EXTENSIONS=false does not import plugins and lists only the built-ins', async () => {
-    const marker = "import { writeFileSync } from 'node:fs';\nwriteFileSync(new URL('./IMPORTED', import.meta.url), 'imported');\n";
+    const marker =
+      "import { writeFileSync } from 'node:fs';\nwriteFileSync(new URL('./IMPORTED', import.meta.url), 'imported');\n";
     const dir = await tree({ extra: { 'plugins/marker/index.mjs': marker + pairPlugin('marked') } });
     const markerFile = path.join(dir, 'plugins', 'marker', 'IMPORTED');
 
@@ -239,7 +295,12 @@ describe('check', () => {
   });
 
   it('exits 1 when a request type is incomplete, with nothing rejected', async () => {
-    const dir = await tree({ extra: { 'plugins/half/index.mjs': "class R { processRegionRequest() {} }\nexport default { requestType: 'half', handlerType: 'REGION_REQUEST_HANDLER', name: 'half-region', handler: R };\n" } });
+    const dir = await tree({
+      extra: {
+        'plugins/half/index.mjs':
+          "class R { processRegionRequest() {} }\nexport default { requestType: 'half', handlerType: 'REGION_REQUEST_HANDLER', name: 'half-region', handler: R };\n",
+      },
+    });
     const result = await runCli(['check', '--json', '--cwd', dir]);
     expect(result.code).toBe(1);
     const doc = parseDoc<ListDocument>(result);
@@ -279,13 +340,28 @@ describe('start', () => {
     expect(result.code, result.stderr).toBe(0);
     const lines = logLines(result.stderr);
     const registered = lines.filter((l) => l['event'] === 'handler.registered');
-    expect(registered.map((l) => l['name']).sort()).toEqual(['async-sm-endpoint-image', 'async-sm-endpoint-region', 'http-image', 'http-region', 'sm-endpoint-image', 'sm-endpoint-region']);
+    expect(registered.map((l) => l['name']).sort()).toEqual([
+      'async-sm-endpoint-image',
+      'async-sm-endpoint-region',
+      'http-image',
+      'http-region',
+      'sm-endpoint-image',
+      'sm-endpoint-region',
+    ]);
     const summary = lines.filter((l) => l['event'] === 'boot.summary');
     expect(summary).toHaveLength(1);
     expect(summary[0]).toMatchObject({ handlers: 6, rejected: 0 });
     expect(typeof summary[0]?.['durationMs']).toBe('number');
-    expect(lines.find((l) => l['event'] === 'selection')).toMatchObject({ requestType: 'http', source: 'default', fallback: false });
-    expect(lines.find((l) => l['event'] === 'ready')).toMatchObject({ requestType: 'http', region: 'http-region', image: 'http-image' });
+    expect(lines.find((l) => l['event'] === 'selection')).toMatchObject({
+      requestType: 'http',
+      source: 'default',
+      fallback: false,
+    });
+    expect(lines.find((l) => l['event'] === 'ready')).toMatchObject({
+      requestType: 'http',
+      region: 'http-region',
+      image: 'http-image',
+    });
   });
 
   it('--request-type sm_endpoint exits 1 with DEPENDENCY_MISSING (no sagemakerRuntime in the default deps)', async () => {
@@ -298,13 +374,18 @@ describe('start', () => {
   });
 
   it('with EXTENSION_FALLBACK_ENABLED=1 the missing dependency falls back to the built-ins', async () => {
-    const result = await runCli(['start', '--json', '--request-type', 'sm_endpoint'], { env: { EXTENSION_FALLBACK_ENABLED: '1' } });
+    const result = await runCli(['start', '--json', '--request-type', 'sm_endpoint'], {
+      env: { EXTENSION_FALLBACK_ENABLED: '1' },
+    });
     expect(result.code, result.stdout + result.stderr).toBe(0);
     const doc = parseDoc<SelectionDocument>(result);
     expect(doc).toMatchObject({ fallback: true, region: { source: 'builtin' }, image: { source: 'builtin' } });
     expect(doc.fallbackReason).toMatch(/^DEPENDENCY_MISSING: /);
     const lines = logLines(result.stderr);
-    expect(lines.filter((l) => l['event'] === 'selection').at(-1)).toMatchObject({ fallback: true, requestType: 'http' });
+    expect(lines.filter((l) => l['event'] === 'selection').at(-1)).toMatchObject({
+      fallback: true,
+      requestType: 'http',
+    });
     expect(lines.find((l) => l['event'] === 'ready')).toMatchObject({ region: 'http-region', image: 'http-image' });
   });
 });
@@ -330,7 +411,10 @@ describe('logging', () => {
     expect(logLines(quiet.stderr).some((l) => l['event'] === 'plugin.imported')).toBe(false);
     const result = await runCli(['list', '--json', '--no-cache'], { env: { LOG_LEVEL: 'debug' } });
     const imported = logLines(result.stderr).filter((l) => l['event'] === 'plugin.imported');
-    expect(imported.map((l) => l['source']).sort()).toEqual(['plugins/async-sm-endpoint/index.ts', 'plugins/sm-endpoint/index.ts']);
+    expect(imported.map((l) => l['source']).sort()).toEqual([
+      'plugins/async-sm-endpoint/index.ts',
+      'plugins/sm-endpoint/index.ts',
+    ]);
     expect(imported.every((l) => l['level'] === 20)).toBe(true);
   });
 });
@@ -345,7 +429,9 @@ describe('drop-in', () => {
     });
     const snapshotFiles = async () => {
       // The manifest cache under node_modules/.cache is the tool's own state, not a user's file.
-      const entries = (await readdir(dir, { recursive: true })).filter((f) => !f.startsWith(path.join('plugins', 'drop-in')) && !f.startsWith('node_modules')).sort();
+      const entries = (await readdir(dir, { recursive: true }))
+        .filter((f) => !f.startsWith(path.join('plugins', 'drop-in')) && !f.startsWith('node_modules'))
+        .sort();
       const files = await Promise.all(entries.map(async (f) => ({ f, s: await stat(path.join(dir, f)) })));
       // Files only: adding a folder necessarily updates its parent directory's mtime.
       return files.filter(({ s }) => s.isFile()).map(({ f, s }) => `${f} ${s.mtimeMs} ${s.size}`);
@@ -362,8 +448,18 @@ describe('drop-in', () => {
     expect(after.requestTypes['drop_in']).toEqual({ complete: true });
     const added = after.handlers.filter((h) => !before.handlers.some((b) => b.name === h.name));
     expect(added).toEqual([
-      { name: 'drop-in-region', requestType: 'drop_in', handlerType: 'REGION_REQUEST_HANDLER', source: 'plugins/drop-in/index.mjs' },
-      { name: 'drop-in-image', requestType: 'drop_in', handlerType: 'IMAGE_REQUEST_HANDLER', source: 'plugins/drop-in/index.mjs' },
+      {
+        name: 'drop-in-region',
+        requestType: 'drop_in',
+        handlerType: 'REGION_REQUEST_HANDLER',
+        source: 'plugins/drop-in/index.mjs',
+      },
+      {
+        name: 'drop-in-image',
+        requestType: 'drop_in',
+        handlerType: 'IMAGE_REQUEST_HANDLER',
+        source: 'plugins/drop-in/index.mjs',
+      },
     ]);
     expect(after.handlers.filter((h) => !added.includes(h))).toEqual(before.handlers);
     expect(await snapshotFiles()).toEqual(filesBefore);
@@ -380,7 +476,10 @@ describe('--plugins and --config', () => {
         'other/o/index.mjs': pairPlugin('other_type'),
       },
     });
-    for (const [kept, refused] of [['first', 'second'], ['second', 'first']] as const) {
+    for (const [kept, refused] of [
+      ['first', 'second'],
+      ['second', 'first'],
+    ] as const) {
       const result = await runCli(['list', '--json', '--cwd', dir, '--plugins', kept, '--plugins', refused]);
       expect(result.code).toBe(0);
       const doc = parseDoc<ListDocument>(result);
@@ -395,10 +494,17 @@ describe('--plugins and --config', () => {
     }
   });
 
-  it('a handler name taken in the first root is DUPLICATE_NAME for the second root\'s file', async () => {
-    const dir = await tree({ extra: { 'a/p/index.mjs': pairPlugin('type_a', 'same'), 'b/p/index.mjs': pairPlugin('type_b', 'same') } });
-    const doc = parseDoc<ListDocument>(await runCli(['list', '--json', '--cwd', dir, '--plugins', 'a', '--plugins', 'b']));
-    expect(doc.handlers.filter((h) => h.name.startsWith('same-')).map((h) => h.source)).toEqual(['a/p/index.mjs', 'a/p/index.mjs']);
+  it("a handler name taken in the first root is DUPLICATE_NAME for the second root's file", async () => {
+    const dir = await tree({
+      extra: { 'a/p/index.mjs': pairPlugin('type_a', 'same'), 'b/p/index.mjs': pairPlugin('type_b', 'same') },
+    });
+    const doc = parseDoc<ListDocument>(
+      await runCli(['list', '--json', '--cwd', dir, '--plugins', 'a', '--plugins', 'b']),
+    );
+    expect(doc.handlers.filter((h) => h.name.startsWith('same-')).map((h) => h.source)).toEqual([
+      'a/p/index.mjs',
+      'a/p/index.mjs',
+    ]);
     expect(doc.rejected.map((r) => [r.code, r.source])).toEqual([
       ['DUPLICATE_NAME', 'b/p/index.mjs'],
       ['DUPLICATE_NAME', 'b/p/index.mjs'],
@@ -406,8 +512,14 @@ describe('--plugins and --config', () => {
   });
 
   it('--config FILE is used instead of the config found by search', async () => {
-    const dir = await tree({ config: { requestType: 'http' }, extra: { 'alt.json': JSON.stringify({ requestType: 'good' }) } });
-    expect(parseDoc<SelectionDocument>(await runCli(['resolve', '--json', '--cwd', dir]))).toMatchObject({ requestType: 'http', source: 'config' });
+    const dir = await tree({
+      config: { requestType: 'http' },
+      extra: { 'alt.json': JSON.stringify({ requestType: 'good' }) },
+    });
+    expect(parseDoc<SelectionDocument>(await runCli(['resolve', '--json', '--cwd', dir]))).toMatchObject({
+      requestType: 'http',
+      source: 'config',
+    });
     const doc = parseDoc<SelectionDocument>(await runCli(['resolve', '--json', '--cwd', dir, '--config', 'alt.json']));
     expect(doc).toMatchObject({ requestType: 'good', source: 'config', region: { name: 'good-region' } });
   });
@@ -472,13 +584,19 @@ describe('usage', () => {
 
 describe('for people: explain, terminal output, help, usage errors, start --watch', () => {
   /** Run the CLI in-process, as if stdout were (or were not) a terminal, with NO_COLOR as given. */
-  async function inProcess(args: string[], options: { tty?: boolean; noColor?: string } = {}): Promise<{ code: number; stdout: string }> {
+  async function inProcess(
+    args: string[],
+    options: { tty?: boolean; noColor?: string } = {},
+  ): Promise<{ code: number; stdout: string }> {
     const saved = process.env['NO_COLOR'];
     if (options.noColor === undefined) delete process.env['NO_COLOR'];
     else process.env['NO_COLOR'] = options.noColor;
     let stdout = '';
     try {
-      const code = await main([...args, '--log-level', 'silent'], { stdout: (text) => void (stdout += text), stdoutIsTTY: options.tty ?? false });
+      const code = await main([...args, '--log-level', 'silent'], {
+        stdout: (text) => void (stdout += text),
+        stdoutIsTTY: options.tty ?? false,
+      });
       return { code, stdout };
     } finally {
       if (saved === undefined) delete process.env['NO_COLOR'];
@@ -486,23 +604,41 @@ describe('for people: explain, terminal output, help, usage errors, start --watc
     }
   }
   const ESC = '\u001b[';
-  const halfPlugin = "class R { processRegionRequest() {} }\nexport default { requestType: 'half', handlerType: 'REGION_REQUEST_HANDLER', name: 'half-region', handler: R };\n";
+  const halfPlugin =
+    "class R { processRegionRequest() {} }\nexport default { requestType: 'half', handlerType: 'REGION_REQUEST_HANDLER', name: 'half-region', handler: R };\n";
 
   it('explain --json prints one document: the winner per slot, the source with the config file, the DUPLICATE_SLOT loser; exit 1 iff it failed', async () => {
-    const dir = await tree({ config: { requestType: 'good' }, extra: { 'plugins/zz-dup/index.mjs': pairPlugin('good', 'dup') } });
+    const dir = await tree({
+      config: { requestType: 'good' },
+      extra: { 'plugins/zz-dup/index.mjs': pairPlugin('good', 'dup') },
+    });
     const result = await runCli(['explain', '--json', '--cwd', dir]);
     const doc = parseDoc<Explanation>(result);
     expect(result.code, result.stderr).toBe(doc.status === 'failed' ? 1 : 0); // whether a refused duplicate fails the selection is resolve's policy
     expect(doc).toMatchObject({ requestType: 'good', from: { source: 'config', file: 'osml-extensions.config.json' } });
     expect(doc.slots.region.winner).toMatchObject({ name: 'good-region', source: 'plugins/good/index.mjs' });
-    expect(doc.slots.region.candidates.find((c) => c.status === 'duplicate-slot')).toMatchObject({ code: 'DUPLICATE_SLOT', source: 'plugins/zz-dup/index.mjs', name: 'dup-region' });
+    expect(doc.slots.region.candidates.find((c) => c.status === 'duplicate-slot')).toMatchObject({
+      code: 'DUPLICATE_SLOT',
+      source: 'plugins/zz-dup/index.mjs',
+      name: 'dup-region',
+    });
   });
 
   it('explain in text names the config file, the winner and the loser', async () => {
-    const dir = await tree({ config: { requestType: 'good' }, extra: { 'plugins/zz-dup/index.mjs': pairPlugin('good', 'dup') } });
+    const dir = await tree({
+      config: { requestType: 'good' },
+      extra: { 'plugins/zz-dup/index.mjs': pairPlugin('good', 'dup') },
+    });
     const result = await runCli(['explain', '--cwd', dir]);
     expect([0, 1]).toContain(result.code);
-    for (const text of ['osml-extensions.config.json', 'good-region', 'dup-region', 'DUPLICATE_SLOT', 'plugins/zz-dup/index.mjs']) expect(result.stdout).toContain(text);
+    for (const text of [
+      'osml-extensions.config.json',
+      'good-region',
+      'dup-region',
+      'DUPLICATE_SLOT',
+      'plugins/zz-dup/index.mjs',
+    ])
+      expect(result.stdout).toContain(text);
   });
 
   it('explain for an unknown request type still explains, with the error and did-you-mean, and exits 1', async () => {
@@ -520,9 +656,15 @@ describe('for people: explain, terminal output, help, usage errors, start --watc
 
   it('explain with fallback exits 0 and says it fell back', async () => {
     const dir = await tree();
-    const result = await runCli(['explain', '--json', '--cwd', dir, '--request-type', 'nope'], { env: { EXTENSION_FALLBACK_ENABLED: 'true' } });
+    const result = await runCli(['explain', '--json', '--cwd', dir, '--request-type', 'nope'], {
+      env: { EXTENSION_FALLBACK_ENABLED: 'true' },
+    });
     expect(result.code).toBe(0);
-    expect(parseDoc<Explanation>(result)).toMatchObject({ status: 'fallback', error: { code: 'UNKNOWN_REQUEST_TYPE' }, selection: { fallback: true, region: { source: 'builtin' } } });
+    expect(parseDoc<Explanation>(result)).toMatchObject({
+      status: 'fallback',
+      error: { code: 'UNKNOWN_REQUEST_TYPE' },
+      selection: { fallback: true, region: { source: 'builtin' } },
+    });
   });
 
   it('explain surfaces a `disabled` name that matches no handler, with did-you-mean', async () => {
@@ -543,7 +685,10 @@ describe('for people: explain, terminal output, help, usage errors, start --watc
     expect(stdout).toContain('(missing)');
   });
 
-  it.each([['set', '1'], ['set but empty', '']])('list on a terminal with NO_COLOR %s: the table without any colour', async (_label, noColor) => {
+  it.each([
+    ['set', '1'],
+    ['set but empty', ''],
+  ])('list on a terminal with NO_COLOR %s: the table without any colour', async (_label, noColor) => {
     const dir = await tree({ rejected: true });
     const { stdout } = await inProcess(['list', '--cwd', dir], { tty: true, noColor });
     expect(stdout).not.toContain(ESC);
@@ -568,7 +713,9 @@ describe('for people: explain, terminal output, help, usage errors, start --watc
   });
 
   it('--help works on every command and shows an example of it', async () => {
-    expect(COMMANDS.map((c) => c.name)).toEqual(expect.arrayContaining(['list', 'check', 'resolve', 'explain', 'start']));
+    expect(COMMANDS.map((c) => c.name)).toEqual(
+      expect.arrayContaining(['list', 'check', 'resolve', 'explain', 'start']),
+    );
     for (const command of COMMANDS) {
       for (const flag of ['--help', '-h']) {
         const { code, stdout } = await inProcess([command.name, flag]);
@@ -612,9 +759,18 @@ describe('for people: explain, terminal output, help, usage errors, start --watc
 
   it('start --watch logs ready, reloads when a plugin folder is added, and exits 0 on SIGTERM', async () => {
     const dir = await tree();
-    const env: Record<string, string | undefined> = { ...process.env, REQUEST_TYPE: undefined, USE_EXTENSIONS: undefined, EXTENSION_FALLBACK_ENABLED: undefined, LOG_LEVEL: undefined };
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      REQUEST_TYPE: undefined,
+      USE_EXTENSIONS: undefined,
+      EXTENSION_FALLBACK_ENABLED: undefined,
+      LOG_LEVEL: undefined,
+    };
     for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
-    const child = spawn(process.execPath, [BIN, 'start', '--watch', '--json', '--cwd', dir, '--request-type', 'good'], { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'start', '--watch', '--json', '--cwd', dir, '--request-type', 'good'], {
+      env: env as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -627,7 +783,10 @@ describe('for people: explain, terminal output, help, usage errors, start --watc
           child.stderr.off('data', check);
           resolve(line);
         };
-        const timer = setTimeout(() => reject(new Error(`no "${event}" log line within ${ms} ms; stderr:\n${stderr}`)), ms);
+        const timer = setTimeout(
+          () => reject(new Error(`no "${event}" log line within ${ms} ms; stderr:\n${stderr}`)),
+          ms,
+        );
         child.stderr.on('data', check);
         check();
       });
@@ -636,7 +795,11 @@ describe('for people: explain, terminal output, help, usage errors, start --watc
     try {
       expect(await logged('ready')).toMatchObject({ requestType: 'good', region: 'good-region' });
       await writeTree(dir, { 'plugins/later/index.mjs': pairPlugin('later') });
-      expect(await logged('reload')).toMatchObject({ generation: 1, added: ['later-region', 'later-image'], removed: [] });
+      expect(await logged('reload')).toMatchObject({
+        generation: 1,
+        added: ['later-region', 'later-image'],
+        removed: [],
+      });
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(logLines(stderr).some((l) => l['event'] === 'stopped')).toBe(true);
@@ -652,10 +815,14 @@ describe('what the logs never carry', () => {
     const dir = await tempDir();
     await writeTree(dir, {
       'package.json': '{}',
-      'plugins/leaky/index.mjs': "const password = 'SOURCE-SECRET-123';\nexport default {\n  requestType: 'leaky'\n  handler: 1,\n};",
+      'plugins/leaky/index.mjs':
+        "const password = 'SOURCE-SECRET-123';\nexport default {\n  requestType: 'leaky'\n  handler: 1,\n};",
       'plugins/ok/index.mjs': pairPlugin('ok_type'),
     });
-    const run = await runCli(['start', '--log-level', 'trace', '--no-cache'], { cwd: dir, env: { API_TOKEN: 'ENV-SECRET-456', REQUEST_TYPE: 'ok_type' } });
+    const run = await runCli(['start', '--log-level', 'trace', '--no-cache'], {
+      cwd: dir,
+      env: { API_TOKEN: 'ENV-SECRET-456', REQUEST_TYPE: 'ok_type' },
+    });
     expect(run.code).toBe(0);
     expect(run.stderr).toContain('IMPORT_FAILED');
     expect(run.stderr).toContain('ok_type');
@@ -681,7 +848,15 @@ describe('stdout belongs to the result', () => {
 
 describe('explain when no pair is chosen', () => {
   it('shows the slot holders as holding, not winning', async () => {
-    const run = await runCli(['explain', '--request-type', 'shared', '--cwd', fixture('error-duplicate-slot'), '--log-level', 'silent']);
+    const run = await runCli([
+      'explain',
+      '--request-type',
+      'shared',
+      '--cwd',
+      fixture('error-duplicate-slot'),
+      '--log-level',
+      'silent',
+    ]);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('[holds]');
     expect(run.stdout).not.toContain('[winner]');

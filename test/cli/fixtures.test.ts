@@ -15,11 +15,12 @@ import { ROOT, pairPlugin, runCli, tempDir, writeTree } from '../helpers/index.j
 
 const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 // `hostile/` is a corpus of dangerous plugins (a never-settling import, a loop meant only for the
-// worker probe, cases completed at test time): test/hostile.test.ts runs it in a temp copy, never in place.
+// worker probe, cases completed at test time): test/cli/hostile.test.ts runs it in a temp copy, never in place.
+// `imagery/` holds the runner's test images and their GDAL oracle, not a plugin scenario.
 const folders = fg
   .sync('*/', { cwd: FIXTURES, onlyDirectories: true })
   .map((dir) => dir.replace(/\/$/, ''))
-  .filter((dir) => dir !== 'hostile')
+  .filter((dir) => dir !== 'hostile' && dir !== 'imagery')
   .sort();
 
 /** Replace absolute paths and file URLs (the fixture folder, then the repository) with `<root>`, anywhere in the document. */
@@ -85,10 +86,14 @@ describe('fixtures', () => {
       }
 
       if (name === 'mixed') {
-        for (const marker of markers) expect(existsSync(marker), `${path.relative(ROOT, marker)} must not exist`).toBe(false);
+        for (const marker of markers)
+          expect(existsSync(marker), `${path.relative(ROOT, marker)} must not exist`).toBe(false);
         // Decorated classes; the undecorated subclass NotAHandler inherits the manifest but is not a handler.
         expect(namesFrom(doc, 'plugins/decorated/index.mjs')).toEqual(['custom-image', 'custom-region']);
-        expect(doc.handlers.find((h) => h.name === 'custom-region')).toMatchObject({ description: 'Custom region handler', supportedEndpoints: ['http', 'sagemaker'] });
+        expect(doc.handlers.find((h) => h.name === 'custom-region')).toMatchObject({
+          description: 'Custom region handler',
+          supportedEndpoints: ['http', 'sagemaker'],
+        });
         expect(JSON.stringify(doc)).not.toMatch(/NotAHandler|not-a-handler/i);
         // `export default [...]`.
         expect(namesFrom(doc, 'plugins/default-array/index.mjs')).toEqual(['array-image', 'array-region']);
@@ -110,7 +115,10 @@ describe('fixtures', () => {
   it('package.json exports["."].import beats "main" and index.mjs', async () => {
     const dir = await tempDir();
     await writeTree(dir, {
-      'plugins/pkg/package.json': JSON.stringify({ exports: { '.': { import: './src/entry.mjs', require: './src/entry.cjs' } }, main: 'main.mjs' }),
+      'plugins/pkg/package.json': JSON.stringify({
+        exports: { '.': { import: './src/entry.mjs', require: './src/entry.cjs' } },
+        main: 'main.mjs',
+      }),
       'plugins/pkg/src/entry.mjs': pairPlugin('from_exports'),
       'plugins/pkg/main.mjs': "throw new Error('main must not be used when exports names the entry');",
       'plugins/pkg/index.mjs': "throw new Error('index.mjs must not be used when package.json names the entry');",

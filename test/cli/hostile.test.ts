@@ -25,7 +25,17 @@ import { loadExtensions } from '../../src/host/extensions.js';
 import { pinFolder } from '../../src/boot/lock.js';
 import { loadPlugin } from '../../src/boot/load.js';
 import { linkModules } from '../helpers/consumer.js';
-import { BIN, ROOT, fixture, logLines, pairPlugin, runCli, tempDir, writeTree, type CliResult } from '../helpers/index.js';
+import {
+  BIN,
+  ROOT,
+  fixture,
+  logLines,
+  pairPlugin,
+  runCli,
+  tempDir,
+  writeTree,
+  type CliResult,
+} from '../helpers/index.js';
 
 const CORPUS_DIR = fixture('hostile');
 const entry = (folder: string): string => `plugins/${folder}/index.mjs`;
@@ -33,8 +43,16 @@ const dirOf = (folder: string): string => `plugins/${folder}`;
 
 /** The folder names made at test time: raw bytes, and their escaped form as BAD_FILENAME reports it. */
 const BAD_NAMES = {
-  utf8: { bytes: Buffer.concat([Buffer.from('bad-utf8-'), Buffer.from([0xff, 0xfe])]), escaped: 'bad-utf8-\\xff\\xfe', marker: 'MARKER-bad-utf8' },
-  control: { bytes: Buffer.from('ctl-\u001b[31m-\u0007bell'), escaped: 'ctl-\\x1b[31m-\\x07bell', marker: 'MARKER-ctl' },
+  utf8: {
+    bytes: Buffer.concat([Buffer.from('bad-utf8-'), Buffer.from([0xff, 0xfe])]),
+    escaped: 'bad-utf8-\\xff\\xfe',
+    marker: 'MARKER-bad-utf8',
+  },
+  control: {
+    bytes: Buffer.from('ctl-\u001b[31m-\u0007bell'),
+    escaped: 'ctl-\\x1b[31m-\\x07bell',
+    marker: 'MARKER-ctl',
+  },
 } as const;
 
 /** One hostile plugin folder. */
@@ -65,44 +83,222 @@ const CORPUS: readonly Case[] = [
   { folder: 'throw-error', what: 'throws an Error at import', code: 'IMPORT_FAILED', source: entry('throw-error') },
   { folder: 'throw-null', what: 'throw null', code: 'IMPORT_FAILED', source: entry('throw-null') },
   { folder: 'throw-number', what: 'throw 42', code: 'IMPORT_FAILED', source: entry('throw-number') },
-  { folder: 'throw-unprintable', what: 'throws an object whose toString throws', code: 'IMPORT_FAILED', source: entry('throw-unprintable') },
-  { folder: 'throw-proxy', what: 'throws a Proxy whose every trap throws', code: 'IMPORT_FAILED', source: entry('throw-proxy') },
-  { folder: 'tla-never-settles', what: 'a top-level await that never settles', code: 'IMPORT_TIMEOUT', source: entry('tla-never-settles') },
-  { folder: 'circular-tdz', what: 'an import cycle that hits a TDZ ReferenceError', code: 'IMPORT_FAILED', source: entry('circular-tdz') },
-  { folder: 'missing-package', what: 'imports a package that is not installed', code: 'IMPORT_FAILED', source: entry('missing-package') },
-  { folder: 'marker-then-throw', what: 'writes its marker, then throws', code: 'IMPORT_FAILED', source: entry('marker-then-throw') },
+  {
+    folder: 'throw-unprintable',
+    what: 'throws an object whose toString throws',
+    code: 'IMPORT_FAILED',
+    source: entry('throw-unprintable'),
+  },
+  {
+    folder: 'throw-proxy',
+    what: 'throws a Proxy whose every trap throws',
+    code: 'IMPORT_FAILED',
+    source: entry('throw-proxy'),
+  },
+  {
+    folder: 'tla-never-settles',
+    what: 'a top-level await that never settles',
+    code: 'IMPORT_TIMEOUT',
+    source: entry('tla-never-settles'),
+  },
+  {
+    folder: 'circular-tdz',
+    what: 'an import cycle that hits a TDZ ReferenceError',
+    code: 'IMPORT_FAILED',
+    source: entry('circular-tdz'),
+  },
+  {
+    folder: 'missing-package',
+    what: 'imports a package that is not installed',
+    code: 'IMPORT_FAILED',
+    source: entry('missing-package'),
+  },
+  {
+    folder: 'marker-then-throw',
+    what: 'writes its marker, then throws',
+    code: 'IMPORT_FAILED',
+    source: entry('marker-then-throw'),
+  },
   // Its manifests are refused.
-  { folder: 'manifest-throwing-getter', what: 'getters that throw (requestType, handler)', code: 'MANIFEST_INVALID', source: entry('manifest-throwing-getter') },
-  { folder: 'manifest-proxy', what: 'a Proxy that answers like a valid manifest', code: 'MANIFEST_INVALID', source: entry('manifest-proxy') },
-  { folder: 'manifest-proxy-throwing', what: 'a Proxy whose every trap throws', code: 'MANIFEST_INVALID', source: entry('manifest-proxy-throwing') },
-  { folder: 'manifest-own-proto', what: 'an own "__proto__" key (JSON.parse)', code: 'MANIFEST_INVALID', source: entry('manifest-own-proto') },
-  { folder: 'manifest-own-constructor', what: 'an own "constructor" key', code: 'MANIFEST_INVALID', source: entry('manifest-own-constructor') },
-  { folder: 'manifest-unknown-key', what: 'the typo "requesttype"', code: 'MANIFEST_INVALID', source: entry('manifest-unknown-key') },
-  { folder: 'manifest-wrong-types', what: 'wrong types in every field', code: 'MANIFEST_INVALID', source: entry('manifest-wrong-types') },
-  { folder: 'manifest-bad-request-type', what: 'request type "../Bad Type"', code: 'MANIFEST_INVALID', source: entry('manifest-bad-request-type') },
-  { folder: 'manifest-bad-name', what: 'handler name "Bad Name/../x"', code: 'MANIFEST_INVALID', source: entry('manifest-bad-name') },
-  { folder: 'handler-not-class', what: 'handler is an arrow function', code: 'MANIFEST_INVALID', source: entry('handler-not-class') },
-  { folder: 'handler-missing-method', what: 'image handler without processImageRequest()', code: 'MANIFEST_INVALID', source: entry('handler-missing-method') },
-  { folder: 'decorator-bad-manifest', what: "registerHandler (from 'osml-extensions') with a bad request type", code: 'MANIFEST_INVALID', source: entry('decorator-bad-manifest') },
-  { folder: 'manifests-not-array', what: '`export const manifests` is one object, not an array', code: 'MANIFEST_INVALID', source: entry('manifests-not-array') },
-  { folder: 'no-manifest', what: 'exports no manifest and no decorated class', code: 'MANIFEST_MISSING', source: entry('no-manifest') },
+  {
+    folder: 'manifest-throwing-getter',
+    what: 'getters that throw (requestType, handler)',
+    code: 'MANIFEST_INVALID',
+    source: entry('manifest-throwing-getter'),
+  },
+  {
+    folder: 'manifest-proxy',
+    what: 'a Proxy that answers like a valid manifest',
+    code: 'MANIFEST_INVALID',
+    source: entry('manifest-proxy'),
+  },
+  {
+    folder: 'manifest-proxy-throwing',
+    what: 'a Proxy whose every trap throws',
+    code: 'MANIFEST_INVALID',
+    source: entry('manifest-proxy-throwing'),
+  },
+  {
+    folder: 'manifest-own-proto',
+    what: 'an own "__proto__" key (JSON.parse)',
+    code: 'MANIFEST_INVALID',
+    source: entry('manifest-own-proto'),
+  },
+  {
+    folder: 'manifest-own-constructor',
+    what: 'an own "constructor" key',
+    code: 'MANIFEST_INVALID',
+    source: entry('manifest-own-constructor'),
+  },
+  {
+    folder: 'manifest-unknown-key',
+    what: 'the typo "requesttype"',
+    code: 'MANIFEST_INVALID',
+    source: entry('manifest-unknown-key'),
+  },
+  {
+    folder: 'manifest-wrong-types',
+    what: 'wrong types in every field',
+    code: 'MANIFEST_INVALID',
+    source: entry('manifest-wrong-types'),
+  },
+  {
+    folder: 'manifest-bad-request-type',
+    what: 'request type "../Bad Type"',
+    code: 'MANIFEST_INVALID',
+    source: entry('manifest-bad-request-type'),
+  },
+  {
+    folder: 'manifest-bad-name',
+    what: 'handler name "Bad Name/../x"',
+    code: 'MANIFEST_INVALID',
+    source: entry('manifest-bad-name'),
+  },
+  {
+    folder: 'handler-not-class',
+    what: 'handler is an arrow function',
+    code: 'MANIFEST_INVALID',
+    source: entry('handler-not-class'),
+  },
+  {
+    folder: 'handler-missing-method',
+    what: 'image handler without processImageRequest()',
+    code: 'MANIFEST_INVALID',
+    source: entry('handler-missing-method'),
+  },
+  {
+    folder: 'decorator-bad-manifest',
+    what: "registerHandler (from 'osml-extensions') with a bad request type",
+    code: 'MANIFEST_INVALID',
+    source: entry('decorator-bad-manifest'),
+  },
+  {
+    folder: 'manifests-not-array',
+    what: '`export const manifests` is one object, not an array',
+    code: 'MANIFEST_INVALID',
+    source: entry('manifests-not-array'),
+  },
+  {
+    folder: 'no-manifest',
+    what: 'exports no manifest and no decorated class',
+    code: 'MANIFEST_MISSING',
+    source: entry('no-manifest'),
+  },
   // Refused by discovery: no code runs.
-  { folder: 'pkg-invalid-json', what: 'package.json is not JSON (trailing comma)', code: 'PACKAGE_JSON_INVALID', source: dirOf('pkg-invalid-json'), neverRuns: ['MARKER-pkg-invalid-json'] },
-  { folder: 'pkg-proto-key', what: 'package.json has a "__proto__" key', code: 'PACKAGE_JSON_INVALID', source: dirOf('pkg-proto-key'), neverRuns: ['MARKER-pkg-proto-key', 'MARKER-pkg-proto-key-evil'] },
-  { folder: 'pkg-main-missing', what: 'package.json "main" names a missing file', code: 'ENTRY_NOT_FOUND', source: dirOf('pkg-main-missing'), neverRuns: ['MARKER-pkg-main-missing'] },
+  {
+    folder: 'pkg-invalid-json',
+    what: 'package.json is not JSON (trailing comma)',
+    code: 'PACKAGE_JSON_INVALID',
+    source: dirOf('pkg-invalid-json'),
+    neverRuns: ['MARKER-pkg-invalid-json'],
+  },
+  {
+    folder: 'pkg-proto-key',
+    what: 'package.json has a "__proto__" key',
+    code: 'PACKAGE_JSON_INVALID',
+    source: dirOf('pkg-proto-key'),
+    neverRuns: ['MARKER-pkg-proto-key', 'MARKER-pkg-proto-key-evil'],
+  },
+  {
+    folder: 'pkg-main-missing',
+    what: 'package.json "main" names a missing file',
+    code: 'ENTRY_NOT_FOUND',
+    source: dirOf('pkg-main-missing'),
+    neverRuns: ['MARKER-pkg-main-missing'],
+  },
   { folder: 'no-entry', what: 'a folder with no entry file', code: 'ENTRY_NOT_FOUND', source: dirOf('no-entry') },
-  { folder: BAD_NAMES.utf8.escaped, what: 'folder name is not valid UTF-8', code: 'BAD_FILENAME', source: dirOf(BAD_NAMES.utf8.escaped), neverRuns: [BAD_NAMES.utf8.marker], madeAtTestTime: true },
-  { folder: BAD_NAMES.control.escaped, what: 'folder name holds an ANSI escape and a bell', code: 'BAD_FILENAME', source: dirOf(BAD_NAMES.control.escaped), neverRuns: [BAD_NAMES.control.marker], madeAtTestTime: true },
+  {
+    folder: BAD_NAMES.utf8.escaped,
+    what: 'folder name is not valid UTF-8',
+    code: 'BAD_FILENAME',
+    source: dirOf(BAD_NAMES.utf8.escaped),
+    neverRuns: [BAD_NAMES.utf8.marker],
+    madeAtTestTime: true,
+  },
+  {
+    folder: BAD_NAMES.control.escaped,
+    what: 'folder name holds an ANSI escape and a bell',
+    code: 'BAD_FILENAME',
+    source: dirOf(BAD_NAMES.control.escaped),
+    neverRuns: [BAD_NAMES.control.marker],
+    madeAtTestTime: true,
+  },
   // Refused by vetting, before import: no code runs.
   // `../outside.mjs` leaves the plugin's folder for plugins/outside.mjs: a file no lock pin or cache fingerprint covers.
-  { folder: 'pkg-main-escape', what: 'package.json "main": "../outside.mjs"', code: 'PATH_ESCAPE', source: 'plugins/outside.mjs', names: dirOf('pkg-main-escape'), neverRuns: ['MARKER-plugins-outside'] },
-  { folder: 'pkg-main-escape-root', what: 'package.json "main": "../../outside.mjs"', code: 'PATH_ESCAPE', source: 'outside.mjs', names: dirOf('pkg-main-escape-root'), neverRuns: ['MARKER-outside'] },
-  { folder: 'symlink-escape', what: 'index.mjs is a symlink to ../../outside.mjs', code: 'PATH_ESCAPE', source: entry('symlink-escape'), names: dirOf('symlink-escape'), neverRuns: ['MARKER-outside'], madeAtTestTime: true },
-  { folder: 'entry-too-large', what: 'a 1 MiB + 1 KiB entry', code: 'ENTRY_TOO_LARGE', source: entry('entry-too-large'), neverRuns: ['MARKER-entry-too-large'], madeAtTestTime: true },
-  { folder: 'world-writable', what: 'chmod 0777 on the plugin folder', code: 'INSECURE_PERMISSIONS', source: entry('world-writable'), neverRuns: ['MARKER-world-writable'], madeAtTestTime: true },
+  {
+    folder: 'pkg-main-escape',
+    what: 'package.json "main": "../outside.mjs"',
+    code: 'PATH_ESCAPE',
+    source: 'plugins/outside.mjs',
+    names: dirOf('pkg-main-escape'),
+    neverRuns: ['MARKER-plugins-outside'],
+  },
+  {
+    folder: 'pkg-main-escape-root',
+    what: 'package.json "main": "../../outside.mjs"',
+    code: 'PATH_ESCAPE',
+    source: 'outside.mjs',
+    names: dirOf('pkg-main-escape-root'),
+    neverRuns: ['MARKER-outside'],
+  },
+  {
+    folder: 'symlink-escape',
+    what: 'index.mjs is a symlink to ../../outside.mjs',
+    code: 'PATH_ESCAPE',
+    source: entry('symlink-escape'),
+    names: dirOf('symlink-escape'),
+    neverRuns: ['MARKER-outside'],
+    madeAtTestTime: true,
+  },
+  {
+    folder: 'entry-too-large',
+    what: 'a 1 MiB + 1 KiB entry',
+    code: 'ENTRY_TOO_LARGE',
+    source: entry('entry-too-large'),
+    neverRuns: ['MARKER-entry-too-large'],
+    madeAtTestTime: true,
+  },
+  {
+    folder: 'world-writable',
+    what: 'chmod 0777 on the plugin folder',
+    code: 'INSECURE_PERMISSIONS',
+    source: entry('world-writable'),
+    neverRuns: ['MARKER-world-writable'],
+    madeAtTestTime: true,
+  },
   // Registry conflicts with the built-in http pair (always registered first).
-  { folder: 'duplicate-slot', what: 'claims the built-in http region slot', code: 'DUPLICATE_SLOT', source: entry('duplicate-slot') },
-  { folder: 'duplicate-name', what: 'takes the built-in name "http-region"', code: 'DUPLICATE_NAME', source: entry('duplicate-name') },
+  {
+    folder: 'duplicate-slot',
+    what: 'claims the built-in http region slot',
+    code: 'DUPLICATE_SLOT',
+    source: entry('duplicate-slot'),
+  },
+  {
+    folder: 'duplicate-name',
+    what: 'takes the built-in name "http-region"',
+    code: 'DUPLICATE_NAME',
+    source: entry('duplicate-name'),
+  },
 ];
 
 /** The good plugins beside the corpus, and what they must register. */
@@ -131,7 +327,8 @@ async function corpusCopy(without: readonly string[] = []): Promise<{ dir: strin
   const skip = new Set(without.map((folder) => path.join(CORPUS_DIR, 'plugins', folder)));
   await cp(CORPUS_DIR, dir, {
     recursive: true,
-    filter: (src) => !skip.has(src) && !path.basename(src).startsWith('MARKER') && src !== path.join(CORPUS_DIR, 'probe-only'),
+    filter: (src) =>
+      !skip.has(src) && !path.basename(src).startsWith('MARKER') && src !== path.join(CORPUS_DIR, 'probe-only'),
   });
   // `import ... from 'osml-extensions'` resolves as it would after `npm install`.
   await linkModules(dir, [], { self: true });
@@ -143,7 +340,10 @@ async function corpusCopy(without: readonly string[] = []): Promise<{ dir: strin
   await mkdir(path.join(plugins, 'symlink-escape'));
   await symlink('../../outside.mjs', path.join(plugins, 'symlink-escape', 'index.mjs'));
   await mkdir(path.join(plugins, 'entry-too-large'));
-  await writeFile(path.join(plugins, 'entry-too-large', 'index.mjs'), `${markerEntry('MARKER-entry-too-large', 'too_large')}\n// ${'x'.repeat(1024 * 1024 + 1024)}\n`);
+  await writeFile(
+    path.join(plugins, 'entry-too-large', 'index.mjs'),
+    `${markerEntry('MARKER-entry-too-large', 'too_large')}\n// ${'x'.repeat(1024 * 1024 + 1024)}\n`,
+  );
   for (const bad of Object.values(BAD_NAMES)) {
     const folder = Buffer.concat([Buffer.from(`${plugins}/`), bad.bytes]);
     await mkdir(folder);
@@ -155,7 +355,8 @@ async function corpusCopy(without: readonly string[] = []): Promise<{ dir: strin
 /** Parse a `list`/`check --json` document, or fail with what the CLI printed instead. */
 function listDoc(result: CliResult): ListDocument {
   const doc = JSON.parse(result.stdout) as ListDocument & { error?: { code: string; message: string } };
-  if (doc.error !== undefined) throw new Error(`expected a list document, the CLI failed with ${doc.error.code}: ${doc.error.message}`);
+  if (doc.error !== undefined)
+    throw new Error(`expected a list document, the CLI failed with ${doc.error.code}: ${doc.error.message}`);
   return doc;
 }
 
@@ -167,15 +368,31 @@ const namesFrom = (doc: ListDocument, source: string): string[] =>
     .sort();
 
 /** Run the built CLI like runCli, optionally under a command prefix (setpriv) and with a kill timeout. */
-function runWith(prefix: readonly string[], args: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult & { signal: string | null }> {
-  const env: Record<string, string | undefined> = { ...process.env, REQUEST_TYPE: undefined, USE_EXTENSIONS: undefined, EXTENSION_FALLBACK_ENABLED: undefined, LOG_LEVEL: undefined, ...options.env };
+function runWith(
+  prefix: readonly string[],
+  args: string[],
+  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<CliResult & { signal: string | null }> {
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    REQUEST_TYPE: undefined,
+    USE_EXTENSIONS: undefined,
+    EXTENSION_FALLBACK_ENABLED: undefined,
+    LOG_LEVEL: undefined,
+    ...options.env,
+  };
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
   const [file, ...rest] = [...prefix, process.execPath, BIN, ...args] as [string, ...string[]];
   return new Promise((resolve) => {
-    execFile(file, rest, { cwd: ROOT, env: env as NodeJS.ProcessEnv, timeout: options.timeoutMs ?? 0, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-      resolve({ code, stdout, stderr, signal: error?.signal ?? null });
-    });
+    execFile(
+      file,
+      rest,
+      { cwd: ROOT, env: env as NodeJS.ProcessEnv, timeout: options.timeoutMs ?? 0, killSignal: 'SIGKILL' },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+        resolve({ code, stdout, stderr, signal: error?.signal ?? null });
+      },
+    );
   });
 }
 
@@ -206,7 +423,9 @@ describe('hostile corpus: check --json', () => {
       // whole-corpus tests, still fail).
       fullCrashed = (error as Error).message;
       const again = await corpusCopy(['manifest-throwing-getter', 'manifest-proxy-throwing']);
-      doc = listDoc(await runCli(['check', '--json', '--cwd', again.dir], { env: { OSML_HOSTILE_MARKERS: again.markers } }));
+      doc = listDoc(
+        await runCli(['check', '--json', '--cwd', again.dir], { env: { OSML_HOSTILE_MARKERS: again.markers } }),
+      );
       markersLeft = await readdir(again.markers);
     }
     markersLeft = [...new Set([...markersLeft, ...(await readdir(markers))])];
@@ -215,7 +434,9 @@ describe('hostile corpus: check --json', () => {
   it('the corpus has at least 30 hostile plugins, each in its own folder, beside two good ones', async () => {
     expect(CORPUS.length).toBeGreaterThanOrEqual(30);
     expect(new Set(CORPUS.map((c) => c.folder)).size).toBe(CORPUS.length);
-    const committed = (await readdir(path.join(CORPUS_DIR, 'plugins'), { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+    const committed = (await readdir(path.join(CORPUS_DIR, 'plugins'), { withFileTypes: true }))
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
     const listed = new Set([...CORPUS.map((c) => c.folder), 'good-alpha', 'good-omega']);
     expect(committed.filter((name) => !listed.has(name))).toEqual([]); // every committed folder has a row
   });
@@ -246,9 +467,16 @@ describe('hostile corpus: check --json', () => {
   describe.each(CORPUS)('$folder: $what → $code', (c) => {
     it('is refused once, with its code, naming its source', () => {
       const own = doc.rejected.filter((r) => belongsTo(c, r.source));
-      const mentions = (text: string) => text.split(dirOf(c.folder)).slice(1).some((after) => !/^[\w-]/.test(after));
+      const mentions = (text: string) =>
+        text
+          .split(dirOf(c.folder))
+          .slice(1)
+          .some((after) => !/^[\w-]/.test(after));
       const related = doc.rejected.filter((r) => mentions(r.source) || mentions(r.message));
-      expect(own.map((r) => r.code), `refusals with source ${c.source}; related refusals: ${JSON.stringify(related)}`).toEqual([c.code]);
+      expect(
+        own.map((r) => r.code),
+        `refusals with source ${c.source}; related refusals: ${JSON.stringify(related)}`,
+      ).toEqual([c.code]);
       const [refusal] = own;
       expect(refusal?.source).toBe(c.source);
       expect(refusal?.message).toContain(c.source);
@@ -258,7 +486,8 @@ describe('hostile corpus: check --json', () => {
 
   describe.each(CORPUS.filter((c) => c.neverRuns !== undefined))('$folder: $code', (c) => {
     it('was never imported (its marker is absent)', () => {
-      for (const marker of c.neverRuns ?? []) expect(markersLeft, `${marker}: ${c.folder} (or what it points to) was imported`).not.toContain(marker);
+      for (const marker of c.neverRuns ?? [])
+        expect(markersLeft, `${marker}: ${c.folder} (or what it points to) was imported`).not.toContain(marker);
     });
   });
 
@@ -277,7 +506,13 @@ describe('hostile corpus: check --json', () => {
   });
 
   it('`list` lists each broken plugin once (exit 0 without strict)', () => {
-    expect(list.code, list.stderr.split('\n').filter((line) => line.startsWith('osml-extensions:')).join('\n')).toBe(0);
+    expect(
+      list.code,
+      list.stderr
+        .split('\n')
+        .filter((line) => line.startsWith('osml-extensions:'))
+        .join('\n'),
+    ).toBe(0);
     const lines = list.stdout.split('\n');
     for (const c of CORPUS) {
       const matching = lines.filter((line) => line === `  ${c.code}  ${c.source}`);
@@ -317,10 +552,15 @@ describe('an unreadable plugin folder', () => {
       else {
         // Without the override, uid 0 must still run node, load dist/ and node_modules, and read the temp dir.
         const probe = await runWith(prefix, ['--version']);
-        if (probe.code !== 0) reason = `the CLI cannot run without DAC capabilities (${probe.stderr.trim() || probe.stdout.trim()})`;
+        if (probe.code !== 0)
+          reason = `the CLI cannot run without DAC capabilities (${probe.stderr.trim() || probe.stdout.trim()})`;
         else {
           const readable = await new Promise<boolean>((resolve) => {
-            execFile(setpriv, [...prefix.slice(1), 'test', '-r', path.join(dir, 'plugins', 'good', 'index.mjs')], (error) => resolve(error === null));
+            execFile(
+              setpriv,
+              [...prefix.slice(1), 'test', '-r', path.join(dir, 'plugins', 'good', 'index.mjs')],
+              (error) => resolve(error === null),
+            );
           });
           if (!readable) reason = `the temp dir ${dir} is unreadable without DAC capabilities`;
         }
@@ -344,7 +584,9 @@ describe('an unreadable plugin folder', () => {
 
 describe('the lock file', () => {
   /** A scenario with two good plugins, pinned by `osml-extensions lock`. */
-  async function locked(config: Record<string, unknown> = {}): Promise<{ dir: string; markers: string; lock: { plugins: { folder: string; integrity: string }[] } }> {
+  async function locked(
+    config: Record<string, unknown> = {},
+  ): Promise<{ dir: string; markers: string; lock: { plugins: { folder: string; integrity: string }[] } }> {
     const dir = await tempDir();
     const markers = path.join(dir, 'markers');
     await writeTree(dir, {
@@ -355,11 +597,14 @@ describe('the lock file', () => {
     });
     const result = await runCli(['lock', '--json', '--cwd', dir]);
     expect(result.code, result.stderr).toBe(0);
-    const lock = JSON.parse(await readFile(path.join(dir, 'osml-extensions.lock.json'), 'utf8')) as { plugins: { folder: string; integrity: string }[] };
+    const lock = JSON.parse(await readFile(path.join(dir, 'osml-extensions.lock.json'), 'utf8')) as {
+      plugins: { folder: string; integrity: string }[];
+    };
     expect(lock.plugins.map((p) => p.folder)).toEqual(['plugins/good-a', 'plugins/good-b']);
     return { dir, markers, lock };
   }
-  const check = (dir: string, markers: string) => runCli(['check', '--json', '--cwd', dir], { env: { OSML_HOSTILE_MARKERS: markers } });
+  const check = (dir: string, markers: string) =>
+    runCli(['check', '--json', '--cwd', dir], { env: { OSML_HOSTILE_MARKERS: markers } });
 
   it('a changed file: INTEGRITY_MISMATCH with the expected and actual digest prefixes; never imported', async () => {
     const { dir, markers, lock } = await locked();
@@ -383,7 +628,7 @@ describe('the lock file', () => {
 
   it('an added file: INTEGRITY_MISMATCH naming the extra file', async () => {
     const { dir, markers } = await locked();
-    await writeFile(path.join(dir, 'plugins/good-a/sneaky.mjs'), "export const x = 1;\n");
+    await writeFile(path.join(dir, 'plugins/good-a/sneaky.mjs'), 'export const x = 1;\n');
     const doc = listDoc(await check(dir, markers));
     expect(doc.rejected.map((r) => [r.code, r.source])).toEqual([['INTEGRITY_MISMATCH', 'plugins/good-a/index.mjs']]);
     expect(doc.rejected[0]?.message).toContain('sneaky.mjs');
@@ -397,7 +642,10 @@ describe('the lock file', () => {
     expect(refused.rejected[0]?.message).toContain('plugins/newcomer/index.mjs');
     expect(await readdir(markers)).not.toContain('MARKER-newcomer');
 
-    await writeFile(path.join(dir, 'osml-extensions.config.json'), JSON.stringify({ pluginDirs: ['plugins'], cache: false, allowUnpinned: true }));
+    await writeFile(
+      path.join(dir, 'osml-extensions.config.json'),
+      JSON.stringify({ pluginDirs: ['plugins'], cache: false, allowUnpinned: true }),
+    );
     const result = await check(dir, markers);
     const allowed = listDoc(result);
     expect(allowed.rejected).toEqual([]);
@@ -488,27 +736,40 @@ ${pairPlugin('swapper')}`,
 });
 
 describe('selectors are names, never paths or URLs', () => {
-  it.each(['../x.mjs', '/tmp/e.mjs', 'data:text/javascript,1', 'node:child_process'])('REQUEST_TYPE=%s → CONFIG_INVALID, no plugin imported', async (value) => {
-    const dir = await tempDir();
-    await writeTree(dir, {
-      'osml-extensions.config.json': JSON.stringify({ pluginDirs: ['plugins'], cache: false }),
-      'plugins/watched/index.mjs': markerEntry('MARKER-watched', 'watched'),
-      'markers/.keep': '',
-    });
-    const markers = path.join(dir, 'markers');
-    const result = await runCli(['resolve', '--json', '--cwd', dir], { env: { REQUEST_TYPE: value, OSML_HOSTILE_MARKERS: markers } });
-    const out = JSON.parse(result.stdout) as { error?: { code: string; message: string } };
-    expect(out.error?.code).toBe('CONFIG_INVALID');
-    expect(out.error?.message).toContain('REQUEST_TYPE');
-    expect(result.code).toBe(1);
-    expect(await readdir(markers)).not.toContain('MARKER-watched');
-  });
+  it.each(['../x.mjs', '/tmp/e.mjs', 'data:text/javascript,1', 'node:child_process'])(
+    'REQUEST_TYPE=%s → CONFIG_INVALID, no plugin imported',
+    async (value) => {
+      const dir = await tempDir();
+      await writeTree(dir, {
+        'osml-extensions.config.json': JSON.stringify({ pluginDirs: ['plugins'], cache: false }),
+        'plugins/watched/index.mjs': markerEntry('MARKER-watched', 'watched'),
+        'markers/.keep': '',
+      });
+      const markers = path.join(dir, 'markers');
+      const result = await runCli(['resolve', '--json', '--cwd', dir], {
+        env: { REQUEST_TYPE: value, OSML_HOSTILE_MARKERS: markers },
+      });
+      const out = JSON.parse(result.stdout) as { error?: { code: string; message: string } };
+      expect(out.error?.code).toBe('CONFIG_INVALID');
+      expect(out.error?.message).toContain('REQUEST_TYPE');
+      expect(result.code).toBe(1);
+      expect(await readdir(markers)).not.toContain('MARKER-watched');
+    },
+  );
 });
 
 describe('config files with prototype-poisoning keys', () => {
   const cases: [string, string, string][] = [
-    ['JSON "__proto__"', 'osml-extensions.config.json', '{ "__proto__": { "polluted": "yes" }, "pluginDirs": ["plugins"] }'],
-    ['JSON "constructor.prototype"', 'osml-extensions.config.json', '{ "constructor": { "prototype": { "polluted": "yes" } } }'],
+    [
+      'JSON "__proto__"',
+      'osml-extensions.config.json',
+      '{ "__proto__": { "polluted": "yes" }, "pluginDirs": ["plugins"] }',
+    ],
+    [
+      'JSON "constructor.prototype"',
+      'osml-extensions.config.json',
+      '{ "constructor": { "prototype": { "polluted": "yes" } } }',
+    ],
     ['YAML rc "__proto__"', '.osml-extensionsrc.yaml', '__proto__:\n  polluted: yes\npluginDirs:\n  - plugins\n'],
   ];
   it.each(cases)('%s → CONFIG_INVALID naming the file, and nothing is polluted', async (_label, file, content) => {
@@ -542,7 +803,9 @@ describe('IMPORT_TIMEOUT', () => {
   });
 
   it('a hanging entry is not imported again in the same process: the second attempt fails at once', async () => {
-    const dir = await writeTree(await tempDir(), { 'plugins/hangs/index.mjs': 'await new Promise(() => {});\nexport default {};\n' });
+    const dir = await writeTree(await tempDir(), {
+      'plugins/hangs/index.mjs': 'await new Promise(() => {});\nexport default {};\n',
+    });
     const candidate: PluginCandidate = {
       name: 'hangs',
       root: path.join(dir, 'plugins'),
@@ -566,10 +829,17 @@ describe('the worker probe (probe: true)', () => {
   // below only guards against a probe regression leaving a spinning process behind.
   it('refuses a synchronous infinite loop with IMPORT_TIMEOUT, and the host exits normally', async () => {
     const dir = await writeTree(await tempDir(), {
-      'osml-extensions.config.json': JSON.stringify({ pluginDirs: ['plugins'], cache: false, probe: true, importTimeoutMs: 1000 }),
+      'osml-extensions.config.json': JSON.stringify({
+        pluginDirs: ['plugins'],
+        cache: false,
+        probe: true,
+        importTimeoutMs: 1000,
+      }),
       'plugins/good/index.mjs': pairPlugin('good'),
     });
-    await cp(path.join(CORPUS_DIR, 'probe-only', 'sync-loop'), path.join(dir, 'plugins', 'sync-loop'), { recursive: true });
+    await cp(path.join(CORPUS_DIR, 'probe-only', 'sync-loop'), path.join(dir, 'plugins', 'sync-loop'), {
+      recursive: true,
+    });
     const result = await runWith([], ['check', '--json', '--cwd', dir], { timeoutMs: 15_000 });
     expect(result.signal, 'the host had to be killed: the loop ran in it').toBeNull();
     const doc = listDoc(result);

@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, silentLogger } from '../../src/cli/log.js';
+import { createLogger } from '../../src/cli/log.js';
+import { silentLogger } from '../../src/shared/types.js';
 
 function capture(pretty: boolean, level: 'info' | 'warn' = 'info') {
   const stream = new PassThrough();
@@ -37,7 +38,15 @@ describe('createLogger', () => {
 
   it('redacts deps and env objects if a caller passes them', () => {
     const { logger, text } = capture(false);
-    logger.info({ event: 'x', deps: { token: 'SECRET-DEP' }, env: { AWS_SECRET: 'SECRET-ENV' }, nested: { deps: { k: 'SECRET-NESTED' } } }, 'm');
+    logger.info(
+      {
+        event: 'x',
+        deps: { token: 'SECRET-DEP' },
+        env: { AWS_SECRET: 'SECRET-ENV' },
+        nested: { deps: { k: 'SECRET-NESTED' } },
+      },
+      'm',
+    );
     expect(text()).not.toMatch(/SECRET-/);
     expect(text()).toContain('[redacted]');
   });

@@ -37,19 +37,34 @@ const pointFeature = (x: number, y: number): Feature => ({
 describe('splitIntoTiles', () => {
   it('splits an exact fit into full tiles, row by row', () => {
     const tiles = splitIntoTiles({ x: 0, y: 0, width: 1024, height: 1024 }, 512, 0);
-    expect(origins(tiles)).toEqual([[0, 0, 512, 512], [512, 0, 512, 512], [0, 512, 512, 512], [512, 512, 512, 512]]);
+    expect(origins(tiles)).toEqual([
+      [0, 0, 512, 512],
+      [512, 0, 512, 512],
+      [0, 512, 512, 512],
+      [512, 512, 512, 512],
+    ]);
   });
 
   it('clips the last tile at the edge and keeps the area offset', () => {
     const tiles = splitIntoTiles({ x: 100, y: 50, width: 1000, height: 300 }, 512, 0);
-    expect(origins(tiles)).toEqual([[100, 50, 512, 300], [612, 50, 488, 300]]);
+    expect(origins(tiles)).toEqual([
+      [100, 50, 512, 300],
+      [612, 50, 488, 300],
+    ]);
   });
 
   it('steps by size - overlap and adds no tile contained in the previous one', () => {
     const row = (width: number) => origins(splitIntoTiles({ x: 0, y: 0, width, height: 10 }, 512, 32));
-    expect(row(1000)).toEqual([[0, 0, 512, 10], [480, 0, 512, 10], [960, 0, 40, 10]]);
+    expect(row(1000)).toEqual([
+      [0, 0, 512, 10],
+      [480, 0, 512, 10],
+      [960, 0, 40, 10],
+    ]);
     // 480 + 512 reaches the edge exactly, so a tile at 960 would be redundant.
-    expect(row(992)).toEqual([[0, 0, 512, 10], [480, 0, 512, 10]]);
+    expect(row(992)).toEqual([
+      [0, 0, 512, 10],
+      [480, 0, 512, 10],
+    ]);
   });
 
   it('returns the whole area as one tile when it is smaller than a tile', () => {
@@ -59,7 +74,12 @@ describe('splitIntoTiles', () => {
   });
 
   it('covers every pixel, stays inside the area and never nests tiles', () => {
-    const cases = [[37, 23, 8, 3], [40, 40, 10, 0], [17, 5, 4, 3], [9, 31, 7, 1]] as const;
+    const cases = [
+      [37, 23, 8, 3],
+      [40, 40, 10, 0],
+      [17, 5, 4, 3],
+      [9, 31, 7, 1],
+    ] as const;
     for (const [width, height, size, overlap] of cases) {
       const area = { x: 3, y: 2, width, height };
       const tiles = splitIntoTiles(area, size, overlap);
@@ -96,8 +116,18 @@ describe('translateFeature', () => {
   });
 
   it('shifts every ring of a Polygon and its bbox', () => {
-    const outer: Position[] = [[0, 0], [4, 0], [4, 4], [0, 0]];
-    const hole: Position[] = [[1, 1], [2, 1], [2, 2], [1, 1]];
+    const outer: Position[] = [
+      [0, 0],
+      [4, 0],
+      [4, 4],
+      [0, 0],
+    ];
+    const hole: Position[] = [
+      [1, 1],
+      [2, 1],
+      [2, 2],
+      [1, 1],
+    ];
     const base = { type: 'Feature', id: 'a', properties: { score: 0.9 } } as const;
     const out = translateFeature(
       { ...base, bbox: [0, 0, 4, 4], geometry: { type: 'Polygon', coordinates: [outer, hole] } },
@@ -110,8 +140,18 @@ describe('translateFeature', () => {
       geometry: {
         type: 'Polygon',
         coordinates: [
-          [[100, 200], [104, 200], [104, 204], [100, 200]],
-          [[101, 201], [102, 201], [102, 202], [101, 201]],
+          [
+            [100, 200],
+            [104, 200],
+            [104, 204],
+            [100, 200],
+          ],
+          [
+            [101, 201],
+            [102, 201],
+            [102, 202],
+            [101, 201],
+          ],
         ],
       },
     });
@@ -122,27 +162,79 @@ describe('translateFeature', () => {
     const multi = translateFeature(
       feature({
         type: 'MultiPolygon',
-        coordinates: [[[[0, 0], [1, 0], [1, 1], [0, 0]]], [[[5, 5], [6, 5], [6, 6], [5, 5]]]],
+        coordinates: [
+          [
+            [
+              [0, 0],
+              [1, 0],
+              [1, 1],
+              [0, 0],
+            ],
+          ],
+          [
+            [
+              [5, 5],
+              [6, 5],
+              [6, 6],
+              [5, 5],
+            ],
+          ],
+        ],
       }),
       -1,
       3,
     );
     expect(multi.geometry).toEqual({
       type: 'MultiPolygon',
-      coordinates: [[[[-1, 3], [0, 3], [0, 4], [-1, 3]]], [[[4, 8], [5, 8], [5, 9], [4, 8]]]],
+      coordinates: [
+        [
+          [
+            [-1, 3],
+            [0, 3],
+            [0, 4],
+            [-1, 3],
+          ],
+        ],
+        [
+          [
+            [4, 8],
+            [5, 8],
+            [5, 9],
+            [4, 8],
+          ],
+        ],
+      ],
     });
 
     const collection = translateFeature(
       feature({
         type: 'GeometryCollection',
-        geometries: [{ type: 'Point', coordinates: [0, 0] }, { type: 'LineString', coordinates: [[0, 0], [1, 1]] }],
+        geometries: [
+          { type: 'Point', coordinates: [0, 0] },
+          {
+            type: 'LineString',
+            coordinates: [
+              [0, 0],
+              [1, 1],
+            ],
+          },
+        ],
       }),
       2,
       2,
     );
     expect(collection.geometry).toEqual({
       type: 'GeometryCollection',
-      geometries: [{ type: 'Point', coordinates: [2, 2] }, { type: 'LineString', coordinates: [[2, 2], [3, 3]] }],
+      geometries: [
+        { type: 'Point', coordinates: [2, 2] },
+        {
+          type: 'LineString',
+          coordinates: [
+            [2, 2],
+            [3, 3],
+          ],
+        },
+      ],
     });
   });
 
@@ -239,8 +331,12 @@ describe('ImageRequestHandler', () => {
 
     const got = regions.requests.map((r) => r.region);
     expect(origins(got)).toEqual([
-      [0, 0, 10240, 10240], [10240, 0, 10240, 10240], [20480, 0, 4520, 10240],
-      [0, 10240, 10240, 1760], [10240, 10240, 10240, 1760], [20480, 10240, 4520, 1760],
+      [0, 0, 10240, 10240],
+      [10240, 0, 10240, 10240],
+      [20480, 0, 4520, 10240],
+      [0, 10240, 10240, 1760],
+      [10240, 10240, 10240, 1760],
+      [20480, 10240, 4520, 1760],
     ]);
     const image = { x: 0, y: 0, width: request.width, height: request.height };
     expect(got.every((r) => contains(image, r))).toBe(true);
@@ -261,7 +357,11 @@ describe('ImageRequestHandler', () => {
   it('honours regionSize from the request', async () => {
     const regions = new FakeRegions();
     await new ImageRequestHandler({ regionRequestHandler: regions }).processImageRequest({
-      imageId: 'img', endpoint: 'http://m/', width: 300, height: 100, regionSize: 100,
+      imageId: 'img',
+      endpoint: 'http://m/',
+      width: 300,
+      height: 100,
+      regionSize: 100,
     });
     expect(regions.requests.map((r) => r.region.x)).toEqual([0, 100, 200]);
   });
@@ -272,7 +372,10 @@ describe('ImageRequestHandler', () => {
     const handler = new ImageRequestHandler({ modelInvoker: invoker, tiling });
     const request = { imageId: 'img', endpoint: 'http://m/', width: 1500, height: 800 };
     const result = await handler.processImageRequest(request);
-    expect(invoker.tiles.map((t) => [t.bounds.x, t.bounds.y])).toEqual([[0, 0], [1000, 0]]);
+    expect(invoker.tiles.map((t) => [t.bounds.x, t.bounds.y])).toEqual([
+      [0, 0],
+      [1000, 0],
+    ]);
     expect(result.features.map((f) => f.geometry)).toEqual([
       { type: 'Point', coordinates: [1, 1] },
       { type: 'Point', coordinates: [1001, 1] },
@@ -289,7 +392,10 @@ describe('ImageRequestHandler', () => {
     }
     const handler = new Plugin({ tiling: { regionSize: 50 } });
     await handler.processImageRequest({ imageId: 'img', endpoint: 'http://m/', width: 100, height: 40 });
-    expect(origins(seen)).toEqual([[0, 0, 50, 40], [50, 0, 50, 40]]);
+    expect(origins(seen)).toEqual([
+      [0, 0, 50, 40],
+      [50, 0, 50, 40],
+    ]);
   });
 
   it('rejects a width or height that is not a positive integer', async () => {

@@ -56,7 +56,9 @@ export default [
 }
 
 /** A logger that records every call, for asserting what was logged. */
-export function recordingLogger(): Logger & { lines: { level: string; obj: Record<string, unknown>; msg?: string | undefined }[] } {
+export function recordingLogger(): Logger & {
+  lines: { level: string; obj: Record<string, unknown>; msg?: string | undefined }[];
+} {
   const lines: { level: string; obj: Record<string, unknown>; msg?: string | undefined }[] = [];
   const at = (level: string) => (obj: object, msg?: string) => {
     lines.push({ level, obj: obj as Record<string, unknown>, msg });
@@ -82,16 +84,33 @@ export const WITHOUT_DAC = ['setpriv', '--bounding-set=-dac_override,-dac_read_s
  * Run the built CLI with `args`; the environment is scrubbed of the variables the CLI reads.
  * `unprivileged: true` runs it without root's file-reading override (see {@link WITHOUT_DAC}).
  */
-export function runCli(args: string[], options: { cwd?: string; env?: Record<string, string>; unprivileged?: boolean } = {}): Promise<CliResult> {
-  const env: Record<string, string | undefined> = { ...process.env, REQUEST_TYPE: undefined, USE_EXTENSIONS: undefined, EXTENSION_FALLBACK_ENABLED: undefined, LOG_LEVEL: undefined, ...options.env };
+export function runCli(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; unprivileged?: boolean } = {},
+): Promise<CliResult> {
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    REQUEST_TYPE: undefined,
+    USE_EXTENSIONS: undefined,
+    EXTENSION_FALLBACK_ENABLED: undefined,
+    LOG_LEVEL: undefined,
+    ...options.env,
+  };
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
   const [command, commandArgs] =
-    options.unprivileged === true ? [WITHOUT_DAC[0], [...WITHOUT_DAC.slice(1), process.execPath, BIN, ...args]] : [process.execPath, [BIN, ...args]];
+    options.unprivileged === true
+      ? [WITHOUT_DAC[0], [...WITHOUT_DAC.slice(1), process.execPath, BIN, ...args]]
+      : [process.execPath, [BIN, ...args]];
   return new Promise((resolve) => {
-    execFile(command as string, commandArgs as string[], { cwd: options.cwd ?? ROOT, env: env as NodeJS.ProcessEnv }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      command as string,
+      commandArgs as string[],
+      { cwd: options.cwd ?? ROOT, env: env as NodeJS.ProcessEnv },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -104,7 +123,9 @@ export function logLines(stderr: string): Record<string, unknown>[] {
 }
 
 /** A fully defaulted config for unit tests of resolve/extensions, with `patch` applied. */
-export function makeConfig(patch: Partial<import('../../src/config.js').ResolvedConfig> = {}): import('../../src/config.js').ResolvedConfig {
+export function makeConfig(
+  patch: Partial<import('../../src/config.js').ResolvedConfig> = {},
+): import('../../src/config.js').ResolvedConfig {
   return {
     cwd: ROOT,
     file: undefined,

@@ -23,7 +23,11 @@ describe('loadExtensions', () => {
     expect(names.slice(2, 4)).toEqual(['cjs-region', 'cjs-image']);
     const registered = logger.lines.filter((l) => l.obj['event'] === 'handler.registered');
     expect(registered.map((l) => l.obj['name'])).toEqual(names);
-    expect(registered[2]?.obj).toMatchObject({ requestType: 'cjs_type', handlerType: 'REGION_REQUEST_HANDLER', source: 'plugins/commonjs/index.cjs' });
+    expect(registered[2]?.obj).toMatchObject({
+      requestType: 'cjs_type',
+      handlerType: 'REGION_REQUEST_HANDLER',
+      source: 'plugins/commonjs/index.cjs',
+    });
     const summary = logger.lines.find((l) => l.obj['event'] === 'boot.summary');
     expect(summary?.obj).toMatchObject({ handlers: names.length, rejected: 0, durationMs: expect.any(Number) });
   });
@@ -33,7 +37,10 @@ describe('loadExtensions', () => {
     const ext = await loadExtensions({ cwd: fixture('error-syntax'), env, logger });
     const rejected = logger.lines.filter((l) => l.obj['event'] === 'plugin.rejected');
     expect(rejected).toHaveLength(1);
-    expect(rejected[0]).toMatchObject({ level: 'error', obj: { source: 'plugins/broken/index.mjs', code: 'IMPORT_FAILED', message: expect.any(String) } });
+    expect(rejected[0]).toMatchObject({
+      level: 'error',
+      obj: { source: 'plugins/broken/index.mjs', code: 'IMPORT_FAILED', message: expect.any(String) },
+    });
     expect(ext.registry.isComplete('good')).toBe(true);
   });
 
@@ -50,7 +57,9 @@ describe('loadExtensions', () => {
     const ext = await loadExtensions({ cwd: dir, env: { USE_EXTENSIONS: 'off' } });
     expect(ext.registry.list().map((h) => h.source)).toEqual(['builtin', 'builtin']);
     expect(existsSync(path.join(dir, 'plugins/marked/IMPORTED'))).toBe(false);
-    expect(() => ext.resolve({ requestType: 'marked' })).toThrow(expect.objectContaining({ code: 'UNKNOWN_REQUEST_TYPE' }));
+    expect(() => ext.resolve({ requestType: 'marked' })).toThrow(
+      expect.objectContaining({ code: 'UNKNOWN_REQUEST_TYPE' }),
+    );
   });
 
   it('skips handlers named in `disabled` and warns about names that match nothing', async () => {
@@ -67,7 +76,9 @@ describe('loadExtensions', () => {
     const warning = logger.lines.find((l) => l.obj['event'] === 'config.disabled-unknown');
     expect(warning?.obj).toMatchObject({ name: 'b-imag', didYouMean: 'b-image' });
     expect(ext.disabled).toEqual({
-      handlers: [{ name: 'a-region', requestType: 'a', handlerType: 'REGION_REQUEST_HANDLER', source: 'plugins/a/index.mjs' }],
+      handlers: [
+        { name: 'a-region', requestType: 'a', handlerType: 'REGION_REQUEST_HANDLER', source: 'plugins/a/index.mjs' },
+      ],
       unknown: [{ name: 'b-imag', didYouMean: 'b-image' }],
     });
   });
@@ -117,7 +128,10 @@ describe('start', () => {
 
   it('constructs the chosen pair with the deps', async () => {
     const ext = await loadExtensions({ cwd: fixture('mixed'), env });
-    const pair = await ext.start<{ processRegionRequest: unknown }>({ requestType: 'custom_processing', deps: { modelInvoker: { invoke: async () => ({ type: 'FeatureCollection', features: [] }) } } });
+    const pair = await ext.start<{ processRegionRequest: unknown }>({
+      requestType: 'custom_processing',
+      deps: { modelInvoker: { invoke: async () => ({ type: 'FeatureCollection', features: [] }) } },
+    });
     // The plugin extends the package's build (dist/), so compare by name, not class identity.
     expect(pair.region.constructor.name).toBe('CustomRegion');
     expect(pair.region.processRegionRequest).toBeTypeOf('function');
@@ -135,7 +149,11 @@ describe('start', () => {
     const dir = await project({ 'plugins/fragile/index.mjs': throwing });
     const ext = await loadExtensions({ cwd: dir, env: { EXTENSION_FALLBACK_ENABLED: 'true' }, logger });
     const pair = await ext.start({ requestType: 'fragile' });
-    expect(pair.selection).toMatchObject({ fallback: true, requestType: 'http', fallbackReason: expect.stringContaining('HANDLER_CONSTRUCTION_FAILED') });
+    expect(pair.selection).toMatchObject({
+      fallback: true,
+      requestType: 'http',
+      fallbackReason: expect.stringContaining('HANDLER_CONSTRUCTION_FAILED'),
+    });
     expect(pair.selection.region.source).toBe('builtin');
     expect(pair.selection.image.source).toBe('builtin');
     const warning = logger.lines.find((l) => l.level === 'warn' && l.obj['event'] === 'selection');

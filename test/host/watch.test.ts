@@ -8,7 +8,13 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { isExtensionError } from '../../src/shared/errors.js';
-import { watch, type ReloadEvent, type WatchFailure, type WatchHandle, type WatchOptions } from '../../src/host/watch.js';
+import {
+  watch,
+  type ReloadEvent,
+  type WatchFailure,
+  type WatchHandle,
+  type WatchOptions,
+} from '../../src/host/watch.js';
 import { pairPlugin, recordingLogger, tempDir, writeTree } from '../helpers/index.js';
 
 type Live = WatchHandle<{ processRegionRequest(): unknown }, unknown>;
@@ -55,17 +61,28 @@ async function eventsDuring(live: Live, ms: number): Promise<string[]> {
 }
 
 async function start(files: Record<string, string>, options: Omit<WatchOptions, 'config'> & { config?: object } = {}) {
-  const dir = await writeTree(await tempDir(), { 'osml-extensions.config.json': JSON.stringify(options.config ?? {}), ...files });
+  const dir = await writeTree(await tempDir(), {
+    'osml-extensions.config.json': JSON.stringify(options.config ?? {}),
+    ...files,
+  });
   const logger = recordingLogger();
   const { config: _ignored, ...rest } = options;
-  const live = (await watch({ config: await loadConfig({ cwd: dir, env: {} }), logger, debounceMs: 30, ...rest })) as Live;
+  const live = (await watch({
+    config: await loadConfig({ cwd: dir, env: {} }),
+    logger,
+    debounceMs: 30,
+    ...rest,
+  })) as Live;
   open.push(live);
   return { dir, live, logger };
 }
 
 describe('watch: reloads on change', () => {
   it('a folder added: its handlers are added, logged as one reload line with added/changed/removed and generation', async () => {
-    const { dir, live, logger } = await start({ 'plugins/a/index.mjs': pairPlugin('a_type') }, { requestType: 'a_type' });
+    const { dir, live, logger } = await start(
+      { 'plugins/a/index.mjs': pairPlugin('a_type') },
+      { requestType: 'a_type' },
+    );
     expect(live.current().generation).toBe(0);
     const reloaded = next(live, 'reload');
     await writeTree(dir, { 'plugins/b/index.mjs': pairPlugin('b_type') });
@@ -78,11 +95,17 @@ describe('watch: reloads on change', () => {
     expect(live.current().extensions.registry.isComplete('b_type')).toBe(true);
     const lines = logger.lines.filter((l) => l.obj['event'] === 'reload');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ level: 'info', obj: { generation: 1, added: ['b-type-region', 'b-type-image'], changed: [], removed: [] } });
+    expect(lines[0]).toMatchObject({
+      level: 'info',
+      obj: { generation: 1, added: ['b-type-region', 'b-type-image'], changed: [], removed: [] },
+    });
   });
 
   it('a file changed: reported as changed (a replacement, not a duplicate) and the new code is in effect', async () => {
-    const { dir, live } = await start({ 'plugins/a/index.mjs': markedPlugin('a_type', 'v1') }, { requestType: 'a_type', deps: {} });
+    const { dir, live } = await start(
+      { 'plugins/a/index.mjs': markedPlugin('a_type', 'v1') },
+      { requestType: 'a_type', deps: {} },
+    );
     expect(live.current().pair?.region.processRegionRequest()).toBe('v1');
     const reloaded = next(live, 'reload');
     await writeTree(dir, { 'plugins/a/index.mjs': markedPlugin('a_type', 'v2') });
@@ -95,10 +118,13 @@ describe('watch: reloads on change', () => {
     expect(event.selection.region.name).toBe('a-type-region');
   });
 
-  it('a helper file imported by relative path changed: the plugin is changed and the helper\'s new code runs', async () => {
+  it("a helper file imported by relative path changed: the plugin is changed and the helper's new code runs", async () => {
     const helperPlugin = markedPlugin('a_type', 'unused').replace("return 'unused';", 'return marker;');
     const { dir, live } = await start(
-      { 'plugins/a/index.mjs': `import { marker } from './marker.mjs';\n${helperPlugin}`, 'plugins/a/marker.mjs': "export const marker = 'h1';\n" },
+      {
+        'plugins/a/index.mjs': `import { marker } from './marker.mjs';\n${helperPlugin}`,
+        'plugins/a/marker.mjs': "export const marker = 'h1';\n",
+      },
       { requestType: 'a_type', deps: {} },
     );
     expect(live.current().pair?.region.processRegionRequest()).toBe('h1');
@@ -110,7 +136,14 @@ describe('watch: reloads on change', () => {
   });
 
   it('a change in a folder that is no plugin (_shared) reports every plugin as changed', async () => {
-    const { dir, live } = await start({ 'plugins/a/index.mjs': pairPlugin('a_type'), 'plugins/b/index.mjs': pairPlugin('b_type'), 'plugins/_shared/util.mjs': 'export const x = 1;\n' }, { requestType: 'a_type' });
+    const { dir, live } = await start(
+      {
+        'plugins/a/index.mjs': pairPlugin('a_type'),
+        'plugins/b/index.mjs': pairPlugin('b_type'),
+        'plugins/_shared/util.mjs': 'export const x = 1;\n',
+      },
+      { requestType: 'a_type' },
+    );
     const reloaded = next(live, 'reload');
     await writeTree(dir, { 'plugins/_shared/util.mjs': 'export const x = 2;\n' });
     const event = await reloaded;
@@ -125,7 +158,10 @@ describe('watch: reloads on change', () => {
   });
 
   it('a folder removed: its handlers are removed', async () => {
-    const { dir, live } = await start({ 'plugins/a/index.mjs': pairPlugin('a_type'), 'plugins/b/index.mjs': pairPlugin('b_type') }, { requestType: 'a_type' });
+    const { dir, live } = await start(
+      { 'plugins/a/index.mjs': pairPlugin('a_type'), 'plugins/b/index.mjs': pairPlugin('b_type') },
+      { requestType: 'a_type' },
+    );
     const reloaded = next(live, 'reload');
     await rm(path.join(dir, 'plugins', 'b'), { recursive: true });
     const event = await reloaded;
@@ -135,7 +171,10 @@ describe('watch: reloads on change', () => {
   });
 
   it('changes in quick succession give one reload (debounce)', async () => {
-    const { dir, live } = await start({ 'plugins/a/index.mjs': pairPlugin('a_type') }, { requestType: 'a_type', debounceMs: 150 });
+    const { dir, live } = await start(
+      { 'plugins/a/index.mjs': pairPlugin('a_type') },
+      { requestType: 'a_type', debounceMs: 150 },
+    );
     const reloaded = next(live, 'reload');
     await writeTree(dir, { 'plugins/b/index.mjs': pairPlugin('b_type') });
     await writeTree(dir, { 'plugins/c/index.mjs': pairPlugin('c_type') });
@@ -147,7 +186,10 @@ describe('watch: reloads on change', () => {
 
 describe('watch: only a valid selection is swapped in', () => {
   it('a change that breaks the selected request type keeps the running one and logs the reason (warn)', async () => {
-    const { dir, live, logger } = await start({ 'plugins/a/index.mjs': pairPlugin('a_type') }, { requestType: 'a_type' });
+    const { dir, live, logger } = await start(
+      { 'plugins/a/index.mjs': pairPlugin('a_type') },
+      { requestType: 'a_type' },
+    );
     const before = live.current();
     const failed = next(live, 'error');
     await writeTree(dir, { 'plugins/a/index.mjs': 'export default [ syntax error' });
@@ -157,7 +199,14 @@ describe('watch: only a valid selection is swapped in', () => {
     expect(live.current()).toBe(before);
     const warn = logger.lines.find((l) => l.obj['event'] === 'reload.rejected');
     expect(warn).toMatchObject({ level: 'warn', obj: { code: 'UNKNOWN_REQUEST_TYPE', generation: 1, running: 0 } });
-    expect(logger.lines.some((l) => l.obj['event'] === 'plugin.rejected' && l.obj['code'] === 'IMPORT_FAILED' && l.obj['source'] === 'plugins/a/index.mjs')).toBe(true);
+    expect(
+      logger.lines.some(
+        (l) =>
+          l.obj['event'] === 'plugin.rejected' &&
+          l.obj['code'] === 'IMPORT_FAILED' &&
+          l.obj['source'] === 'plugins/a/index.mjs',
+      ),
+    ).toBe(true);
 
     // Fixing it swaps the fixed version in.
     const reloaded = next(live, 'reload');
@@ -166,15 +215,23 @@ describe('watch: only a valid selection is swapped in', () => {
   });
 
   it('with deps, a reload whose pair fails to construct is not swapped in', async () => {
-    const { dir, live } = await start({ 'plugins/a/index.mjs': markedPlugin('a_type', 'v1') }, { requestType: 'a_type', deps: {} });
+    const { dir, live } = await start(
+      { 'plugins/a/index.mjs': markedPlugin('a_type', 'v1') },
+      { requestType: 'a_type', deps: {} },
+    );
     const failed = next(live, 'error');
-    await writeTree(dir, { 'plugins/a/index.mjs': markedPlugin('a_type', 'v2').replace('this.deps = deps;', "throw new Error('boom');") });
+    await writeTree(dir, {
+      'plugins/a/index.mjs': markedPlugin('a_type', 'v2').replace('this.deps = deps;', "throw new Error('boom');"),
+    });
     expect(isExtensionError((await failed).error, 'HANDLER_CONSTRUCTION_FAILED')).toBe(true);
     expect(live.current().pair?.region.processRegionRequest()).toBe('v1');
   });
 
   it('with fallback enabled, a broken reload is refused rather than swapped for the built-in pair', async () => {
-    const { dir, live } = await start({ 'plugins/a/index.mjs': pairPlugin('a_type') }, { requestType: 'a_type', config: { fallbackEnabled: true } });
+    const { dir, live } = await start(
+      { 'plugins/a/index.mjs': pairPlugin('a_type') },
+      { requestType: 'a_type', config: { fallbackEnabled: true } },
+    );
     const failed = next(live, 'error');
     await rm(path.join(dir, 'plugins', 'a'), { recursive: true });
     expect(isExtensionError((await failed).error, 'UNKNOWN_REQUEST_TYPE')).toBe(true);
@@ -182,7 +239,10 @@ describe('watch: only a valid selection is swapped in', () => {
   });
 
   it('in strict mode, a reload with a refused plugin is not swapped in (PLUGINS_REJECTED)', async () => {
-    const { dir, live } = await start({ 'plugins/a/index.mjs': pairPlugin('a_type') }, { requestType: 'a_type', config: { strict: true } });
+    const { dir, live } = await start(
+      { 'plugins/a/index.mjs': pairPlugin('a_type') },
+      { requestType: 'a_type', config: { strict: true } },
+    );
     const failed = next(live, 'error');
     await writeTree(dir, { 'plugins/b/index.mjs': 'export const nothing = 1;\n' });
     const { error } = await failed;
@@ -193,13 +253,19 @@ describe('watch: only a valid selection is swapped in', () => {
 
 describe('watch: limits and shutdown', () => {
   it('after maxReloads it logs RELOAD_LIMIT (error) and stops reloading', async () => {
-    const { dir, live, logger } = await start({ 'plugins/a/index.mjs': pairPlugin('a_type') }, { requestType: 'a_type', maxReloads: 1 });
+    const { dir, live, logger } = await start(
+      { 'plugins/a/index.mjs': pairPlugin('a_type') },
+      { requestType: 'a_type', maxReloads: 1 },
+    );
     const reloaded = next(live, 'reload');
     const limited = next(live, 'error');
     await writeTree(dir, { 'plugins/b/index.mjs': pairPlugin('b_type') });
     await reloaded;
     expect(isExtensionError((await limited).error, 'RELOAD_LIMIT')).toBe(true);
-    expect(logger.lines.find((l) => l.obj['event'] === 'reload.limit')).toMatchObject({ level: 'error', obj: { code: 'RELOAD_LIMIT', maxReloads: 1 } });
+    expect(logger.lines.find((l) => l.obj['event'] === 'reload.limit')).toMatchObject({
+      level: 'error',
+      obj: { code: 'RELOAD_LIMIT', maxReloads: 1 },
+    });
     await writeTree(dir, { 'plugins/c/index.mjs': pairPlugin('c_type') });
     expect(await eventsDuring(live, 300)).toEqual([]);
     expect(live.current().extensions.registry.requestTypes()).not.toContain('c_type');
@@ -220,7 +286,9 @@ describe('watch: limits and shutdown', () => {
   });
 
   it('the initial selection must be valid: watch() throws what resolve throws', async () => {
-    await expect(start({ 'plugins/a/index.mjs': pairPlugin('a_type') }, { requestType: 'nope' })).rejects.toMatchObject({ code: 'UNKNOWN_REQUEST_TYPE' });
+    await expect(start({ 'plugins/a/index.mjs': pairPlugin('a_type') }, { requestType: 'nope' })).rejects.toMatchObject(
+      { code: 'UNKNOWN_REQUEST_TYPE' },
+    );
   });
 
   it('rejects a malformed debounceMs or maxReloads with CONFIG_INVALID', async () => {

@@ -12,7 +12,12 @@ class Region {
 class Image {
   processImageRequest(): void {}
 }
-const valid = { requestType: 'custom_processing', handlerType: 'REGION_REQUEST_HANDLER', name: 'custom-region', handler: Region };
+const valid = {
+  requestType: 'custom_processing',
+  handlerType: 'REGION_REQUEST_HANDLER',
+  name: 'custom-region',
+  handler: Region,
+};
 
 function problemsOf(value: unknown): string {
   try {
@@ -27,12 +32,20 @@ function problemsOf(value: unknown): string {
 
 describe('validateManifest', () => {
   it('accepts a full manifest and keeps every field', () => {
-    const full = { ...valid, description: 'd', supportedEndpoints: ['http'], requires: ['modelInvoker'], version: '1.2.3' };
+    const full = {
+      ...valid,
+      description: 'd',
+      supportedEndpoints: ['http'],
+      requires: ['modelInvoker'],
+      version: '1.2.3',
+    };
     expect(validateManifest(full, 'f')).toEqual(full);
   });
 
   it('accepts the enum and its string value alike', () => {
-    expect(validateManifest({ ...valid, handlerType: HandlerType.REGION_REQUEST_HANDLER }, 'f').handlerType).toBe('REGION_REQUEST_HANDLER');
+    expect(validateManifest({ ...valid, handlerType: HandlerType.REGION_REQUEST_HANDLER }, 'f').handlerType).toBe(
+      'REGION_REQUEST_HANDLER',
+    );
   });
 
   it('rejects unknown keys and suggests the intended one', () => {
@@ -44,8 +57,22 @@ describe('validateManifest', () => {
   });
 
   it('lists every problem as field: problem, with what was received', () => {
-    const message = problemsOf({ requestType: 42, handlerType: 'REGION', name: 'Bad Name', supportedEndpoints: 'http', requires: [1], handler: 'x' });
-    for (const field of ['requestType: expected string, received 42', 'handlerType:', 'name:', 'supportedEndpoints:', 'requires.0:', 'handler:']) {
+    const message = problemsOf({
+      requestType: 42,
+      handlerType: 'REGION',
+      name: 'Bad Name',
+      supportedEndpoints: 'http',
+      requires: [1],
+      handler: 'x',
+    });
+    for (const field of [
+      'requestType: expected string, received 42',
+      'handlerType:',
+      'name:',
+      'supportedEndpoints:',
+      'requires.0:',
+      'handler:',
+    ]) {
       expect(message).toContain(field);
     }
     expect(message).toContain('"Bad Name"');
@@ -80,7 +107,9 @@ describe('validateManifest', () => {
   it('refuses own __proto__ and constructor keys without polluting anything', () => {
     const viaJson = Object.assign(JSON.parse('{"__proto__": {"polluted": true}}') as object, valid);
     expect(problemsOf(viaJson)).toContain('__proto__: unknown key');
-    expect(problemsOf({ ...valid, constructor: { prototype: { polluted: true } } })).toContain('constructor: unknown key');
+    expect(problemsOf({ ...valid, constructor: { prototype: { polluted: true } } })).toContain(
+      'constructor: unknown key',
+    );
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });
 
@@ -99,35 +128,52 @@ describe('registerHandler as a plain call', () => {
     class Handler {
       processImageRequest(): void {}
     }
-    const returned = registerHandler({ requestType: 'a_type', handlerType: 'IMAGE_REQUEST_HANDLER', name: 'a-image' })(Handler);
+    const returned = registerHandler({ requestType: 'a_type', handlerType: 'IMAGE_REQUEST_HANDLER', name: 'a-image' })(
+      Handler,
+    );
     expect(returned).toBe(Handler);
     expect(MANIFEST_KEY).toBe(Symbol.for('osml-extensions.manifest'));
-    expect(attachedManifest(Handler)).toEqual({ requestType: 'a_type', handlerType: 'IMAGE_REQUEST_HANDLER', name: 'a-image' });
+    expect(attachedManifest(Handler)).toEqual({
+      requestType: 'a_type',
+      handlerType: 'IMAGE_REQUEST_HANDLER',
+      name: 'a-image',
+    });
   });
 
   it('validates at once with the same error', () => {
     class Handler {}
-    expect(() => registerHandler({ requestType: 'a_type', handlerType: 'IMAGE_REQUEST_HANDLER', name: 'a-image' })(Handler)).toThrow(
-      expect.objectContaining({ code: 'MANIFEST_INVALID', message: expect.stringContaining('class Handler') }),
-    );
+    expect(() =>
+      registerHandler({ requestType: 'a_type', handlerType: 'IMAGE_REQUEST_HANDLER', name: 'a-image' })(Handler),
+    ).toThrow(expect.objectContaining({ code: 'MANIFEST_INVALID', message: expect.stringContaining('class Handler') }));
     expect(attachedManifest(Handler)).toBeUndefined();
   });
 
   it('refuses a handler key in the options', () => {
-    const options = { requestType: 'a_type', handlerType: 'REGION_REQUEST_HANDLER', name: 'a', handler: Region } as never;
+    const options = {
+      requestType: 'a_type',
+      handlerType: 'REGION_REQUEST_HANDLER',
+      name: 'a',
+      handler: Region,
+    } as never;
     expect(() => registerHandler(options)(class {})).toThrow(expect.objectContaining({ code: 'MANIFEST_INVALID' }));
   });
 
   it('does not treat an undecorated subclass as a handler', () => {
-    const Base = registerHandler({ requestType: 'a_type', handlerType: 'REGION_REQUEST_HANDLER', name: 'base' })(class extends Region {});
+    const Base = registerHandler({ requestType: 'a_type', handlerType: 'REGION_REQUEST_HANDLER', name: 'base' })(
+      class extends Region {},
+    );
     class Sub extends Base {}
     expect(attachedManifest(Base)).toBeDefined();
     expect(attachedManifest(Sub)).toBeUndefined();
   });
 
   it('keeps no global state: two decorations do not see each other', () => {
-    const A = registerHandler({ requestType: 'a_type', handlerType: 'REGION_REQUEST_HANDLER', name: 'same' })(class extends Region {});
-    const B = registerHandler({ requestType: 'a_type', handlerType: 'REGION_REQUEST_HANDLER', name: 'same' })(class extends Region {});
+    const A = registerHandler({ requestType: 'a_type', handlerType: 'REGION_REQUEST_HANDLER', name: 'same' })(
+      class extends Region {},
+    );
+    const B = registerHandler({ requestType: 'a_type', handlerType: 'REGION_REQUEST_HANDLER', name: 'same' })(
+      class extends Region {},
+    );
     expect(attachedManifest(A)).toEqual(attachedManifest(B));
   });
 });
@@ -153,8 +199,14 @@ export class TsRegion { processRegionRequest() { return 'ok'; } }
     // Resolve 'osml-extensions' to this package's build, as an installed plugin would.
     const dist = pathToFileURL(path.resolve('dist/index.js')).href;
     await writeTree(dir, { 'plugin.mjs': outputText.replace("'osml-extensions'", `'${dist}'`) });
-    const mod = (await import(pathToFileURL(path.join(dir, 'plugin.mjs')).href)) as { TsRegion: new () => { processRegionRequest(): string } };
-    expect(attachedManifest(mod.TsRegion)).toEqual({ requestType: 'ts_type', handlerType: 'REGION_REQUEST_HANDLER', name: 'ts-region' });
+    const mod = (await import(pathToFileURL(path.join(dir, 'plugin.mjs')).href)) as {
+      TsRegion: new () => { processRegionRequest(): string };
+    };
+    expect(attachedManifest(mod.TsRegion)).toEqual({
+      requestType: 'ts_type',
+      handlerType: 'REGION_REQUEST_HANDLER',
+      name: 'ts-region',
+    });
     expect(new mod.TsRegion().processRegionRequest()).toBe('ok');
   });
 });

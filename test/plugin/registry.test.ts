@@ -3,7 +3,12 @@ import type { RegisteredHandler } from '../../src/plugin/registry.js';
 import { Registry } from '../../src/plugin/registry.js';
 import { HandlerType } from '../../src/shared/types.js';
 
-const entry = (requestType: string, handlerType: HandlerType, name: string, source = `plugins/${name}/index.mjs`): RegisteredHandler => ({
+const entry = (
+  requestType: string,
+  handlerType: HandlerType,
+  name: string,
+  source = `plugins/${name}/index.mjs`,
+): RegisteredHandler => ({
   requestType,
   handlerType,
   name,

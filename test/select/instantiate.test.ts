@@ -18,15 +18,36 @@ class Image {
   }
   processImageRequest(): void {}
 }
-const region = (patch: Partial<RegisteredHandler> = {}): RegisteredHandler => ({ ...BUILTIN_HANDLERS.region, name: 'r', load: async () => Region, source: 'plugins/r/index.mjs', ...patch });
-const image = (patch: Partial<RegisteredHandler> = {}): RegisteredHandler => ({ ...BUILTIN_HANDLERS.image, name: 'i', load: async () => Image, source: 'plugins/i/index.mjs', ...patch });
-const select = (r: RegisteredHandler, i: RegisteredHandler): Selection => ({ requestType: 'x', source: 'argument', fallback: false, region: r, image: i });
+const region = (patch: Partial<RegisteredHandler> = {}): RegisteredHandler => ({
+  ...BUILTIN_HANDLERS.region,
+  name: 'r',
+  load: async () => Region,
+  source: 'plugins/r/index.mjs',
+  ...patch,
+});
+const image = (patch: Partial<RegisteredHandler> = {}): RegisteredHandler => ({
+  ...BUILTIN_HANDLERS.image,
+  name: 'i',
+  load: async () => Image,
+  source: 'plugins/i/index.mjs',
+  ...patch,
+});
+const select = (r: RegisteredHandler, i: RegisteredHandler): Selection => ({
+  requestType: 'x',
+  source: 'argument',
+  fallback: false,
+  region: r,
+  image: i,
+});
 
 describe('instantiate', () => {
   it('builds the region handler first and hands it to the image handler', async () => {
     order.length = 0;
     const table = { name: 'table' };
-    const pair = await instantiate<Region, Image>(select(region({ requires: ['table'] }), image({ requires: ['table', 'regionRequestHandler'] })), { table });
+    const pair = await instantiate<Region, Image>(
+      select(region({ requires: ['table'] }), image({ requires: ['table', 'regionRequestHandler'] })),
+      { table },
+    );
     expect(order).toEqual(['region', 'image']);
     expect(pair.region.deps['table']).toBe(table);
     expect(pair.image.deps['regionRequestHandler']).toBe(pair.region);
@@ -35,7 +56,9 @@ describe('instantiate', () => {
   });
 
   it('lists every missing dependency and the handler', async () => {
-    await expect(instantiate(select(region({ requires: ['table', 'queue', 'monitor'] }), image()), { table: 1 })).rejects.toMatchObject({
+    await expect(
+      instantiate(select(region({ requires: ['table', 'queue', 'monitor'] }), image()), { table: 1 }),
+    ).rejects.toMatchObject({
       code: 'DEPENDENCY_MISSING',
       message: expect.stringMatching(/"r".*queue, monitor/),
     });
@@ -43,7 +66,10 @@ describe('instantiate', () => {
 
   it('checks the image handler too, and builds nothing further', async () => {
     order.length = 0;
-    await expect(instantiate(select(region(), image({ requires: ['queue'] })), {})).rejects.toMatchObject({ code: 'DEPENDENCY_MISSING', message: expect.stringContaining('"i"') });
+    await expect(instantiate(select(region(), image({ requires: ['queue'] })), {})).rejects.toMatchObject({
+      code: 'DEPENDENCY_MISSING',
+      message: expect.stringContaining('"i"'),
+    });
     expect(order).toEqual(['region']);
   });
 
@@ -55,7 +81,10 @@ describe('instantiate', () => {
       }
       processRegionRequest(): void {}
     }
-    await expect(instantiate(select(region({ load: async () => Throws }), image()), {})).rejects.toMatchObject({ code: 'HANDLER_CONSTRUCTION_FAILED', cause });
+    await expect(instantiate(select(region({ load: async () => Throws }), image()), {})).rejects.toMatchObject({
+      code: 'HANDLER_CONSTRUCTION_FAILED',
+      cause,
+    });
   });
 
   it('builds the built-in pair with no deps at all', async () => {

@@ -3,12 +3,17 @@ import { BUILTIN_HANDLERS } from '../../src/plugin/builtins.js';
 import type { ResolvedConfig } from '../../src/config.js';
 import { Registry, type RegisteredHandler } from '../../src/plugin/registry.js';
 import { inferRequestType, normalizeEndpoint, resolveSelection } from '../../src/select/resolve.js';
-import { HandlerType, type Rejection } from '../../src/shared/types.js';
+import { HandlerType } from '../../src/shared/types.js';
+import type { Rejection } from '../../src/shared/errors.js';
 import { makeConfig } from '../helpers/index.js';
 
 const R = HandlerType.REGION_REQUEST_HANDLER;
 const I = HandlerType.IMAGE_REQUEST_HANDLER;
-const h = (requestType: string, handlerType: HandlerType, patch: Partial<RegisteredHandler> = {}): RegisteredHandler => ({
+const h = (
+  requestType: string,
+  handlerType: HandlerType,
+  patch: Partial<RegisteredHandler> = {},
+): RegisteredHandler => ({
   ...(handlerType === R ? BUILTIN_HANDLERS.region : BUILTIN_HANDLERS.image),
   requestType,
   name: `${requestType.replace(/_/g, '-')}-${handlerType === R ? 'region' : 'image'}`,
@@ -21,7 +26,8 @@ function context(config: Partial<ResolvedConfig> = {}, rejected: Rejection[] = [
   registry.add(BUILTIN_HANDLERS.region);
   registry.add(BUILTIN_HANDLERS.image);
   for (const type of ['sm_endpoint', 'async_sm_endpoint', 'custom']) {
-    const endpoints = type === 'sm_endpoint' ? ['sagemaker'] : type === 'async_sm_endpoint' ? ['async_sagemaker'] : undefined;
+    const endpoints =
+      type === 'sm_endpoint' ? ['sagemaker'] : type === 'async_sm_endpoint' ? ['async_sagemaker'] : undefined;
     registry.add(h(type, R, endpoints ? { supportedEndpoints: endpoints } : {}));
     registry.add(h(type, I, endpoints ? { supportedEndpoints: endpoints } : {}));
   }
@@ -103,13 +109,22 @@ describe('errors', () => {
 
   it('reports an incomplete type naming the empty slot', () => {
     expect(() => resolveSelection(context(), { requestType: 'half' })).toThrow(
-      expect.objectContaining({ code: 'INCOMPLETE_REQUEST_TYPE', message: expect.stringContaining('IMAGE_REQUEST_HANDLER') }),
+      expect.objectContaining({
+        code: 'INCOMPLETE_REQUEST_TYPE',
+        message: expect.stringContaining('IMAGE_REQUEST_HANDLER'),
+      }),
     );
   });
 
   it('mentions a refused plugin that declared the type', () => {
-    const refused = { source: 'plugins/half-image/index.mjs', code: 'MANIFEST_INVALID', requestTypes: ['half'] } as Rejection;
-    expect(() => resolveSelection(context({}, [refused]), { requestType: 'half' })).toThrow(/plugins\/half-image\/index\.mjs \(MANIFEST_INVALID\)/);
+    const refused = {
+      source: 'plugins/half-image/index.mjs',
+      code: 'MANIFEST_INVALID',
+      requestTypes: ['half'],
+    } as Rejection;
+    expect(() => resolveSelection(context({}, [refused]), { requestType: 'half' })).toThrow(
+      /plugins\/half-image\/index\.mjs \(MANIFEST_INVALID\)/,
+    );
     const other = { ...refused, requestTypes: ['other'] };
     expect(() => resolveSelection(context({}, [other]), { requestType: 'half' })).not.toThrow(/MANIFEST_INVALID/);
   });
@@ -153,6 +168,8 @@ describe('fallback', () => {
   });
 
   it('does not hide a malformed selector', () => {
-    expect(codeOf(() => resolveSelection(context({ fallbackEnabled: true }), { requestType: '../x' }))).toBe('CONFIG_INVALID');
+    expect(codeOf(() => resolveSelection(context({ fallbackEnabled: true }), { requestType: '../x' }))).toBe(
+      'CONFIG_INVALID',
+    );
   });
 });

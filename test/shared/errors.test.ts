@@ -9,7 +9,13 @@ import { BUILTIN_HANDLERS } from '../../src/plugin/builtins.js';
 import { main } from '../../src/cli/main.js';
 import { loadConfig } from '../../src/config.js';
 import { discover } from '../../src/boot/discover.js';
-import { describeThrown, ERROR_CODES, ExtensionError, isExtensionError, type ErrorCode } from '../../src/shared/errors.js';
+import {
+  describeThrown,
+  ERROR_CODES,
+  ExtensionError,
+  isExtensionError,
+  type ErrorCode,
+} from '../../src/shared/errors.js';
 import { instantiate } from '../../src/select/instantiate.js';
 import { loadExtensions } from '../../src/host/extensions.js';
 import { loadPlugin } from '../../src/boot/load.js';
@@ -18,8 +24,17 @@ import { Registry } from '../../src/plugin/registry.js';
 import { resolveSelection, type Selection } from '../../src/select/resolve.js';
 import { HandlerType } from '../../src/shared/types.js';
 import { watch } from '../../src/host/watch.js';
-import { fixture, makeConfig, pairPlugin, recordingLogger, ROOT, runCli, tempDir, writeTree } from '../helpers/index.js';
-import { silentLogger } from '../../src/cli/log.js';
+import {
+  fixture,
+  makeConfig,
+  pairPlugin,
+  recordingLogger,
+  ROOT,
+  runCli,
+  tempDir,
+  writeTree,
+} from '../helpers/index.js';
+import { silentLogger } from '../../src/shared/types.js';
 import { vet } from '../../src/boot/vet.js';
 
 /** What a scenario observed: the code, and the text that must name where the problem is. */
@@ -52,24 +67,41 @@ const candidate = (scenario: string, folder: string) => {
 };
 
 const I = HandlerType.IMAGE_REQUEST_HANDLER;
-const handler = (name: string, patch: object = {}) => ({ ...BUILTIN_HANDLERS.region, name, source: `plugins/${name}/index.mjs`, ...patch });
+const handler = (name: string, patch: object = {}) => ({
+  ...BUILTIN_HANDLERS.region,
+  name,
+  source: `plugins/${name}/index.mjs`,
+  ...patch,
+});
 const selection = (region: object, image: object = BUILTIN_HANDLERS.image): Selection =>
   ({ requestType: 'x', source: 'argument', fallback: false, region, image }) as Selection;
 
 const scenarios: Record<ErrorCode, () => Promise<Observed>> = {
-  CONFIG_INVALID: async () => ({ ...(await thrown(() => loadConfig({ cwd: ROOT, env: { USE_EXTENSIONS: 'maybe' } }))), where: 'USE_EXTENSIONS' }),
+  CONFIG_INVALID: async () => ({
+    ...(await thrown(() => loadConfig({ cwd: ROOT, env: { USE_EXTENSIONS: 'maybe' } }))),
+    where: 'USE_EXTENSIONS',
+  }),
   USAGE_INVALID: async () => ({ ...(await viaCli(['lsit'])), where: 'lsit' }),
-  PLUGINS_REJECTED: async () => ({ ...(await viaCli(['resolve', '--strict', '--cwd', fixture('error-throw')])), where: 'plugins/throws/index.mjs' }),
+  PLUGINS_REJECTED: async () => ({
+    ...(await viaCli(['resolve', '--strict', '--cwd', fixture('error-throw')])),
+    where: 'plugins/throws/index.mjs',
+  }),
   ROOT_INVALID: async () => {
     const { rejected } = await discover({ roots: [path.join(ROOT, 'no-such-root')], cwd: ROOT });
     return { ...rejected[0]!, where: 'no-such-root' };
   },
   ENTRY_NOT_FOUND: async () => {
-    const { rejected } = await discover({ roots: [path.join(fixture('error-no-entry'), 'plugins')], cwd: fixture('error-no-entry') });
+    const { rejected } = await discover({
+      roots: [path.join(fixture('error-no-entry'), 'plugins')],
+      cwd: fixture('error-no-entry'),
+    });
     return { ...rejected[0]!, where: 'plugins/empty' };
   },
   PACKAGE_JSON_INVALID: async () => {
-    const { rejected } = await discover({ roots: [path.join(fixture('error-bad-package-json'), 'plugins')], cwd: fixture('error-bad-package-json') });
+    const { rejected } = await discover({
+      roots: [path.join(fixture('error-bad-package-json'), 'plugins')],
+      cwd: fixture('error-bad-package-json'),
+    });
     return { ...rejected[0]!, where: 'plugins/bad-json/package.json' };
   },
   IMPORT_FAILED: async () => {
@@ -80,7 +112,10 @@ const scenarios: Record<ErrorCode, () => Promise<Observed>> = {
     const c = candidate('error-no-manifest', 'helpers-only');
     return { ...(await loadPlugin(c)).rejected[0]!, where: c.source };
   },
-  MANIFEST_INVALID: async () => ({ ...(await thrown(() => validateManifest({}, 'plugins/x/index.mjs'))), where: 'plugins/x/index.mjs' }),
+  MANIFEST_INVALID: async () => ({
+    ...(await thrown(() => validateManifest({}, 'plugins/x/index.mjs'))),
+    where: 'plugins/x/index.mjs',
+  }),
   MANIFEST_CHANGED: async () => {
     // The manifest depends on something outside the plugin's folder (an env var): the cache cannot see it.
     const dir = await writeTree(await tempDir(), {
@@ -111,24 +146,42 @@ const scenarios: Record<ErrorCode, () => Promise<Observed>> = {
     const dir = await writeTree(await tempDir(), { 'plugins/gone/index.mjs': 'export default {};' });
     const { plugins } = await discover({ roots: [path.join(dir, 'plugins')], cwd: dir });
     await rm(path.join(dir, 'plugins/gone/index.mjs'));
-    return { ...(await vet(plugins, makeConfig({ cwd: dir }), undefined, silentLogger)).rejected[0]!, where: 'plugins/gone/index.mjs' };
+    return {
+      ...(await vet(plugins, makeConfig({ cwd: dir }), undefined, silentLogger)).rejected[0]!,
+      where: 'plugins/gone/index.mjs',
+    };
   },
   ENTRY_TOO_LARGE: async () => {
     const dir = await writeTree(await tempDir(), { 'plugins/big/index.mjs': `// ${'x'.repeat(2048)}` });
     const { plugins } = await discover({ roots: [path.join(dir, 'plugins')], cwd: dir });
-    return { ...(await vet(plugins, makeConfig({ cwd: dir, maxEntryBytes: 1024 }), undefined, silentLogger)).rejected[0]!, where: 'plugins/big/index.mjs' };
+    return {
+      ...(await vet(plugins, makeConfig({ cwd: dir, maxEntryBytes: 1024 }), undefined, silentLogger)).rejected[0]!,
+      where: 'plugins/big/index.mjs',
+    };
   },
   PATH_ESCAPE: async () => {
-    const dir = await writeTree(await tempDir(), { 'outside.mjs': 'export default {};', 'plugins/esc/package.json': '{"main": "../../outside.mjs"}' });
+    const dir = await writeTree(await tempDir(), {
+      'outside.mjs': 'export default {};',
+      'plugins/esc/package.json': '{"main": "../../outside.mjs"}',
+    });
     const { plugins } = await discover({ roots: [path.join(dir, 'plugins')], cwd: dir });
-    return { ...(await vet(plugins, makeConfig({ cwd: dir }), undefined, silentLogger)).rejected[0]!, where: 'plugins/esc' };
+    return {
+      ...(await vet(plugins, makeConfig({ cwd: dir }), undefined, silentLogger)).rejected[0]!,
+      where: 'plugins/esc',
+    };
   },
   PERMISSION_DENIED: async () => {
     // Root reads everything, so the loader runs without root's read-anything capabilities.
-    const dir = await writeTree(await tempDir(), { 'package.json': '{}', 'plugins/locked/index.mjs': 'export default {};' });
+    const dir = await writeTree(await tempDir(), {
+      'package.json': '{}',
+      'plugins/locked/index.mjs': 'export default {};',
+    });
     await chmod(dir, 0o755);
     await chmod(path.join(dir, 'plugins/locked'), 0o000);
-    const run = await runCli(['check', '--json', '--no-cache', '--log-level', 'silent'], { cwd: dir, unprivileged: true });
+    const run = await runCli(['check', '--json', '--no-cache', '--log-level', 'silent'], {
+      cwd: dir,
+      unprivileged: true,
+    });
     const doc = JSON.parse(run.stdout) as { rejected: Observed[] };
     return { ...doc.rejected[0]!, where: 'plugins/locked' };
   },
@@ -142,17 +195,26 @@ const scenarios: Record<ErrorCode, () => Promise<Observed>> = {
     const dir = await writeTree(await tempDir(), { 'plugins/open/index.mjs': 'export default {};' });
     await chmod(path.join(dir, 'plugins/open'), 0o777);
     const { plugins } = await discover({ roots: [path.join(dir, 'plugins')], cwd: dir });
-    return { ...(await vet(plugins, makeConfig({ cwd: dir }), undefined, silentLogger)).rejected[0]!, where: 'plugins/open' };
+    return {
+      ...(await vet(plugins, makeConfig({ cwd: dir }), undefined, silentLogger)).rejected[0]!,
+      where: 'plugins/open',
+    };
   },
   INTEGRITY_MISMATCH: async () => {
-    const dir = await writeTree(await tempDir(), { 'package.json': '{}', 'plugins/pinned/index.mjs': pairPlugin('pinned') });
+    const dir = await writeTree(await tempDir(), {
+      'package.json': '{}',
+      'plugins/pinned/index.mjs': pairPlugin('pinned'),
+    });
     await runCli(['lock', '--log-level', 'silent'], { cwd: dir });
     await writeTree(dir, { 'plugins/pinned/index.mjs': pairPlugin('changed') });
     const ext = await loadExtensions({ cwd: dir, env: {} });
     return { ...ext.rejected[0]!, where: 'plugins/pinned/index.mjs' };
   },
   UNPINNED: async () => {
-    const dir = await writeTree(await tempDir(), { 'package.json': '{}', 'plugins/pinned/index.mjs': pairPlugin('pinned') });
+    const dir = await writeTree(await tempDir(), {
+      'package.json': '{}',
+      'plugins/pinned/index.mjs': pairPlugin('pinned'),
+    });
     await runCli(['lock', '--log-level', 'silent'], { cwd: dir });
     await writeTree(dir, { 'plugins/newcomer/index.mjs': pairPlugin('newcomer') });
     const ext = await loadExtensions({ cwd: dir, env: {} });
@@ -170,7 +232,10 @@ const scenarios: Record<ErrorCode, () => Promise<Observed>> = {
   DUPLICATE_NAME: async () => {
     const registry = new Registry();
     registry.add(handler('same'));
-    return { ...(await thrown(() => registry.add(handler('same', { requestType: 'other', source: 'plugins/b/index.mjs' })))), where: 'plugins/b/index.mjs' };
+    return {
+      ...(await thrown(() => registry.add(handler('same', { requestType: 'other', source: 'plugins/b/index.mjs' })))),
+      where: 'plugins/b/index.mjs',
+    };
   },
   UNKNOWN_REQUEST_TYPE: async () => {
     const ctx = { registry: new Registry(), config: makeConfig(), rejected: [] };
@@ -187,9 +252,15 @@ const scenarios: Record<ErrorCode, () => Promise<Observed>> = {
     registry.add(handler('sm-region', { requestType: 'sm', supportedEndpoints: ['sagemaker'] }));
     registry.add(handler('sm-image', { requestType: 'sm', handlerType: I }));
     const ctx = { registry, config: makeConfig(), rejected: [] };
-    return { ...(await thrown(() => resolveSelection(ctx, { requestType: 'sm', endpoint: 'http' }))), where: 'plugins/sm-region/index.mjs' };
+    return {
+      ...(await thrown(() => resolveSelection(ctx, { requestType: 'sm', endpoint: 'http' }))),
+      where: 'plugins/sm-region/index.mjs',
+    };
   },
-  DEPENDENCY_MISSING: async () => ({ ...(await thrown(() => instantiate(selection(handler('needy', { requires: ['table'] }))))), where: 'plugins/needy/index.mjs' }),
+  DEPENDENCY_MISSING: async () => ({
+    ...(await thrown(() => instantiate(selection(handler('needy', { requires: ['table'] }))))),
+    where: 'plugins/needy/index.mjs',
+  }),
   HANDLER_CONSTRUCTION_FAILED: async () => {
     const Throws = class {
       constructor() {
@@ -197,7 +268,10 @@ const scenarios: Record<ErrorCode, () => Promise<Observed>> = {
       }
       processRegionRequest(): void {}
     };
-    return { ...(await thrown(() => instantiate(selection(handler('throws', { load: async () => Throws }))))), where: 'plugins/throws/index.mjs' };
+    return {
+      ...(await thrown(() => instantiate(selection(handler('throws', { load: async () => Throws }))))),
+      where: 'plugins/throws/index.mjs',
+    };
   },
   WATCH_FAILED: async () => {
     const dir = await tempDir();
@@ -209,12 +283,20 @@ const scenarios: Record<ErrorCode, () => Promise<Observed>> = {
   },
   RELOAD_LIMIT: async () => {
     const dir = await writeTree(await tempDir(), { 'plugins/a/index.mjs': pairPlugin('a') });
-    const live = await watch({ config: makeConfig({ cwd: dir, pluginDirs: [path.join(dir, 'plugins')] }), maxReloads: 1, debounceMs: 20 });
+    const live = await watch({
+      config: makeConfig({ cwd: dir, pluginDirs: [path.join(dir, 'plugins')] }),
+      maxReloads: 1,
+      debounceMs: 20,
+    });
     const failure = new Promise<Error>((resolve) => live.on('error', ({ error }) => resolve(error)));
     await writeTree(dir, { 'plugins/b/index.mjs': pairPlugin('b') });
     const error = await failure;
     await live.close();
-    return { code: isExtensionError(error) ? error.code : 'not an ExtensionError', message: error.message, where: 'maxReloads' };
+    return {
+      code: isExtensionError(error) ? error.code : 'not an ExtensionError',
+      message: error.message,
+      where: 'maxReloads',
+    };
   },
   TARGET_EXISTS: async () => {
     const dir = await writeTree(await tempDir(), { 'plugins/taken/keep.txt': 'mine' });

@@ -11,7 +11,10 @@ export const explain: Command = {
   name: 'explain',
   summary: 'Explain the selection: where the request type came from, and why each candidate won or lost',
   usage: 'explain [--request-type TYPE] [--endpoint-type TYPE] [--json]',
-  examples: ['osml-extensions explain --endpoint-type sagemaker', 'osml-extensions explain --request-type sm_endpoint --json'],
+  examples: [
+    'osml-extensions explain --endpoint-type sagemaker',
+    'osml-extensions explain --request-type sm_endpoint --json',
+  ],
   options: { 'request-type': { type: 'string' }, 'endpoint-type': { type: 'string' } },
   optionHelp: {
     'request-type': 'Request type to explain (beats REQUEST_TYPE and the config)',
@@ -23,7 +26,11 @@ export const explain: Command = {
       { registry: ext.registry, config: ext.config, rejected: ext.rejected, disabled: ext.disabled },
       { requestType: stringOption(ctx.values, 'request-type'), endpoint: stringOption(ctx.values, 'endpoint-type') },
     );
-    ctx.stdout(ctx.values['json'] === true ? `${JSON.stringify(explanation)}\n` : formatExplanation(explanation, styleFor(ctx.stdoutIsTTY)));
+    ctx.stdout(
+      ctx.values['json'] === true
+        ? `${JSON.stringify(explanation)}\n`
+        : formatExplanation(explanation, styleFor(ctx.stdoutIsTTY)),
+    );
     return explanation.status === 'failed' ? 1 : 0;
   },
 };

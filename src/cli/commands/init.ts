@@ -12,7 +12,10 @@ export const init: Command = {
   name: 'init',
   summary: 'Create a plugin folder: a TypeScript handler pair, a README and its own test',
   usage: 'init <name> --request-type TYPE [--dir DIR] [--json]',
-  examples: ['osml-extensions init custom-processing --request-type custom_processing', 'osml-extensions init edge --request-type edge_model --dir extensions'],
+  examples: [
+    'osml-extensions init custom-processing --request-type custom_processing',
+    'osml-extensions init edge --request-type edge_model --dir extensions',
+  ],
   options: { 'request-type': { type: 'string' }, dir: { type: 'string' } },
   optionHelp: {
     'request-type': 'Request type the two handlers serve (required), e.g. custom_processing',
@@ -22,8 +25,15 @@ export const init: Command = {
   async run(ctx) {
     const [name] = ctx.args;
     const requestType = stringOption(ctx.values, 'request-type');
-    if (name === undefined) throw new ExtensionError('USAGE_INVALID', { problem: '`init` needs the plugin name, e.g. `osml-extensions init custom-processing --request-type custom_processing`' });
-    if (requestType === undefined) throw new ExtensionError('USAGE_INVALID', { problem: '`init` needs `--request-type`, e.g. `--request-type custom_processing`' });
+    if (name === undefined)
+      throw new ExtensionError('USAGE_INVALID', {
+        problem:
+          '`init` needs the plugin name, e.g. `osml-extensions init custom-processing --request-type custom_processing`',
+      });
+    if (requestType === undefined)
+      throw new ExtensionError('USAGE_INVALID', {
+        problem: '`init` needs `--request-type`, e.g. `--request-type custom_processing`',
+      });
 
     const cwd = path.resolve(stringOption(ctx.values, 'cwd') ?? '.');
     const dir = stringOption(ctx.values, 'dir') ?? 'plugins';

@@ -12,7 +12,10 @@ function listCommand(name: 'list' | 'check'): Command {
         ? 'Show every registered handler and every refused plugin'
         : 'Like list; exit 1 if a plugin was refused or a request type is incomplete (for CI)',
     usage: `${name} [--json]`,
-    examples: name === 'list' ? ['osml-extensions list', 'osml-extensions list --json --plugins ./plugins'] : ['osml-extensions check --json'],
+    examples:
+      name === 'list'
+        ? ['osml-extensions list', 'osml-extensions list --json --plugins ./plugins']
+        : ['osml-extensions check --json'],
     options: {},
     optionHelp: {},
     async run(ctx) {

@@ -17,13 +17,21 @@ export const lock: Command = {
   async run(ctx) {
     const config = await ctx.loadConfig();
     // Discovery imports nothing, so pinning never runs the code it pins.
-    const { plugins } = await discover({ roots: config.pluginDirs, cwd: config.cwd, rootsNamed: config.pluginDirsNamed });
+    const { plugins } = await discover({
+      roots: config.pluginDirs,
+      cwd: config.cwd,
+      rootsNamed: config.pluginDirsNamed,
+    });
     const pins = await writeLock(config, plugins);
     const lockFile = toSource(config.cwd, config.lockFile);
     if (ctx.values['json'] === true) {
-      ctx.stdout(`${JSON.stringify({ lockFile, plugins: pins.map((p) => ({ folder: p.folder, integrity: p.integrity })) })}\n`);
+      ctx.stdout(
+        `${JSON.stringify({ lockFile, plugins: pins.map((p) => ({ folder: p.folder, integrity: p.integrity })) })}\n`,
+      );
     } else {
-      ctx.stdout(`${pins.map((p) => `pinned ${p.folder}  ${p.integrity.slice(0, 19)}…  (${p.files.length} files)`).join('\n')}${pins.length > 0 ? '\n' : ''}wrote ${lockFile} (${pins.length} plugins)\n`);
+      ctx.stdout(
+        `${pins.map((p) => `pinned ${p.folder}  ${p.integrity.slice(0, 19)}…  (${p.files.length} files)`).join('\n')}${pins.length > 0 ? '\n' : ''}wrote ${lockFile} (${pins.length} plugins)\n`,
+      );
     }
     return 0;
   },

@@ -17,17 +17,26 @@ const optionHelp = {
   'endpoint-type': 'Endpoint type of the model, e.g. sagemaker or async_sagemaker',
 };
 
-
-const selector = (ctx: CommandContext) => ({ requestType: stringOption(ctx.values, 'request-type'), endpoint: stringOption(ctx.values, 'endpoint-type') });
+const selector = (ctx: CommandContext) => ({
+  requestType: stringOption(ctx.values, 'request-type'),
+  endpoint: stringOption(ctx.values, 'endpoint-type'),
+});
 
 const printSelection = (ctx: CommandContext, selection: Selection): void =>
-  ctx.stdout(ctx.values['json'] === true ? `${JSON.stringify(selectionDocument(selection))}\n` : formatSelection(selection, styleFor(ctx.stdoutIsTTY)));
+  ctx.stdout(
+    ctx.values['json'] === true
+      ? `${JSON.stringify(selectionDocument(selection))}\n`
+      : formatSelection(selection, styleFor(ctx.stdoutIsTTY)),
+  );
 
 /** `--max-reloads N`: a whole number ≥ 1. */
 function maxReloads(ctx: CommandContext): number | undefined {
   const raw = stringOption(ctx.values, 'max-reloads');
   if (raw === undefined) return undefined;
-  if (!/^[1-9][0-9]*$/.test(raw)) throw new ExtensionError('USAGE_INVALID', { problem: `\`--max-reloads\` must be a whole number ≥ 1, received "${raw}"` });
+  if (!/^[1-9][0-9]*$/.test(raw))
+    throw new ExtensionError('USAGE_INVALID', {
+      problem: `\`--max-reloads\` must be a whole number ≥ 1, received "${raw}"`,
+    });
   return Number(raw);
 }
 
@@ -49,7 +58,10 @@ export const resolve: Command = {
   name: 'resolve',
   summary: 'Show the handler pair in force and why it was chosen',
   usage: 'resolve [--request-type TYPE] [--endpoint-type TYPE] [--json]',
-  examples: ['osml-extensions resolve --endpoint-type sagemaker', 'REQUEST_TYPE=async_sm_endpoint osml-extensions resolve --json'],
+  examples: [
+    'osml-extensions resolve --endpoint-type sagemaker',
+    'REQUEST_TYPE=async_sm_endpoint osml-extensions resolve --json',
+  ],
   options,
   optionHelp,
   async run(ctx) {
@@ -65,7 +77,11 @@ export const start: Command = {
   name: 'start',
   summary: 'Boot, resolve, construct the pair with the default services, log ready; --watch keeps reloading',
   usage: 'start [--request-type TYPE] [--endpoint-type TYPE] [--watch [--max-reloads N]] [--json]',
-  examples: ['osml-extensions start', 'osml-extensions start --request-type sm_endpoint', 'osml-extensions start --watch'],
+  examples: [
+    'osml-extensions start',
+    'osml-extensions start --request-type sm_endpoint',
+    'osml-extensions start --watch',
+  ],
   options: { ...options, watch: { type: 'boolean' }, 'max-reloads': { type: 'string' } },
   optionHelp: {
     ...optionHelp,
@@ -74,20 +90,44 @@ export const start: Command = {
   },
   async run(ctx) {
     const watching = ctx.values['watch'] === true;
-    if (!watching && ctx.values['max-reloads'] !== undefined) throw new ExtensionError('USAGE_INVALID', { problem: '`--max-reloads` only applies with `--watch`' });
+    if (!watching && ctx.values['max-reloads'] !== undefined)
+      throw new ExtensionError('USAGE_INVALID', { problem: '`--max-reloads` only applies with `--watch`' });
     const limit = maxReloads(ctx);
     const { ext, logger } = await ctx.boot();
     assertStrict(ext);
     const deps = defaultDeps(logger);
     if (!watching) {
       const { selection } = await ext.start({ ...selector(ctx), deps });
-      logger.info({ event: 'ready', requestType: selection.requestType, region: selection.region.name, image: selection.image.name }, 'ready');
+      logger.info(
+        {
+          event: 'ready',
+          requestType: selection.requestType,
+          region: selection.region.name,
+          image: selection.image.name,
+        },
+        'ready',
+      );
       printSelection(ctx, selection);
       return 0;
     }
-    const live = await watch({ extensions: ext, logger, ...selector(ctx), deps, ...(limit === undefined ? {} : { maxReloads: limit }) });
+    const live = await watch({
+      extensions: ext,
+      logger,
+      ...selector(ctx),
+      deps,
+      ...(limit === undefined ? {} : { maxReloads: limit }),
+    });
     const { selection } = live.current();
-    logger.info({ event: 'ready', requestType: selection.requestType, region: selection.region.name, image: selection.image.name, roots: ext.config.pluginDirs.map((root) => toSource(ext.config.cwd, root)) }, 'ready; watching plugins');
+    logger.info(
+      {
+        event: 'ready',
+        requestType: selection.requestType,
+        region: selection.region.name,
+        image: selection.image.name,
+        roots: ext.config.pluginDirs.map((root) => toSource(ext.config.cwd, root)),
+      },
+      'ready; watching plugins',
+    );
     printSelection(ctx, selection);
     const signal = await untilSignal();
     await live.close();

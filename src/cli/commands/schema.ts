@@ -11,7 +11,10 @@ export const schema: Command = {
   name: 'schema',
   summary: 'Print the JSON Schema of the config file or of a manifest (all but `handler`)',
   usage: `schema <${SCHEMA_KINDS.join('|')}>`,
-  examples: ['osml-extensions schema config > schema/osml-extensions.config.schema.json', 'osml-extensions schema manifest'],
+  examples: [
+    'osml-extensions schema config > schema/osml-extensions.config.schema.json',
+    'osml-extensions schema manifest',
+  ],
   options: {},
   optionHelp: {},
   maxArgs: 1,
