@@ -226,15 +226,13 @@ async function listFolder(dir: string, withFiles: boolean): Promise<FolderListin
   }
   if (!withFiles) return { top, all: [] };
   const names = nested ? await listAll(dir) : [...top, ...dotFiles];
-  const all: FileStat[] = names
-    .sort(byCodePoint)
-    .map((name) => ({
-      path: name,
-      size: -1,
-      mtimeMs: -1,
-      ctimeMs: -1,
-      ...(name.includes('/') ? {} : { link: links.has(name) }),
-    }));
+  const all: FileStat[] = names.sort(byCodePoint).map((name) => ({
+    path: name,
+    size: -1,
+    mtimeMs: -1,
+    ctimeMs: -1,
+    ...(name.includes('/') ? {} : { link: links.has(name) }),
+  }));
   await statAll(dir, all);
   return { top, all };
 }
