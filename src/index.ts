@@ -1,4 +1,8 @@
-/** osml-extensions: the public API. Names only; no logic here. */
+/**
+ * osml-extensions: the public API. Names only; no logic here. What a host needs (boot, resolve,
+ * instantiate, watch, run an image) and what a plugin author needs (the decorator, the handler base
+ * classes and types, the error class and codes); the boot stages themselves stay internal.
+ */
 export { BUILTIN_HANDLERS, BUILTIN_REQUEST_TYPE, defaultDeps } from './plugin/builtins.js';
 export {
   configSchema,
@@ -8,13 +12,6 @@ export {
   type ConfigOptions,
   type ResolvedConfig,
 } from './config.js';
-export {
-  discover,
-  INDEX_FILES,
-  type DiscoverOptions,
-  type DiscoveryResult,
-  type PluginCandidate,
-} from './boot/discover.js';
 export {
   describeThrown,
   ERROR_CODES,
@@ -40,7 +37,6 @@ export {
 } from './select/explain.js';
 export { assertStrict, loadExtensions, type Extensions, type LoadExtensionsOptions } from './host/extensions.js';
 export { checkDependencies, instantiate, type HandlerPair } from './select/instantiate.js';
-export { loadPlugin, loadPlugins, TYPESCRIPT_EXTENSIONS, type LoadedPlugin, type LoadOptions } from './boot/load.js';
 export { createLogger, type LoggerOptions } from './cli/log.js';
 export {
   attachedManifest,
@@ -61,14 +57,7 @@ export {
   type RegisteredHandler,
   type RegistryStats,
 } from './plugin/registry.js';
-export {
-  inferRequestType,
-  normalizeEndpoint,
-  pickRequestType,
-  resolveSelection,
-  type ResolveOptions,
-  type Selection,
-} from './select/resolve.js';
+export { resolveSelection, type ResolveOptions, type Selection } from './select/resolve.js';
 export { jsonSchema, SCHEMA_KINDS, type SchemaKind } from './authoring/schema.js';
 export {
   HANDLER_METHODS,
@@ -92,6 +81,4 @@ export {
   type WatchOptions,
   type WatchState,
 } from './host/watch.js';
-export { isInside, vet, type VettedCandidate } from './boot/vet.js';
-export { Lock, pinFolder, writeLock } from './boot/lock.js';
 export * from './handlers/index.js';

@@ -113,17 +113,26 @@ describe('sm-endpoint region handler', () => {
       [517, 1285],
       [773, 1285],
     ]);
-    expect(result.features[0]?.properties).toEqual({ label: 'ship' });
+    // A model answering with a plain pixel `geometry` (no OSML pixel properties) keeps it as its shape.
+    const point = { type: 'Point', coordinates: [517, 1029] };
+    expect(result.features[0]?.properties).toEqual({
+      label: 'ship',
+      imageGeometry: point,
+      imageBBox: [517, 1029, 517, 1029],
+    });
   });
 
   it.each([
     ['an error object', { message: 'model crashed' }],
     ['an array', []],
     ['a FeatureCollection without features', { type: 'FeatureCollection' }],
-  ])('rejects %s, naming the endpoint', async (_what, response) => {
+  ])('fails every tile answered with %s, naming the endpoint', async (_what, response) => {
     const runtime = fakeRuntime({ response });
     const handler = new sm.SageMakerRegionHandler({ sagemakerRuntime: runtime });
-    await expect(handler.processRegionRequest(region(0, 0))).rejects.toThrow(/my-sm-endpoint/);
+    const result = await handler.processRegionRequest(region(0, 0));
+    expect(result.features).toEqual([]);
+    expect(result.failedTiles).toHaveLength(4);
+    for (const failure of result.failedTiles ?? []) expect(failure.message).toMatch(/my-sm-endpoint/);
   });
 });
 
@@ -187,24 +196,23 @@ describe('async-sm-endpoint region handler', () => {
       sagemakerRuntime: runtime,
       asyncPolling: { intervalMs: 1, maxPolls: 5 },
     });
-    const error = await handler.processRegionRequest(region(0, 0)).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(Error);
+    const result = await handler.processRegionRequest(region(0, 0));
+    expect(result.failedTiles).toHaveLength(4);
     const location = [...runtime.polls.keys()][0] ?? '(none)';
     expect(location).toMatch(/^s3:\/\//);
-    expect((error as Error).message).toContain(location);
+    expect(result.failedTiles?.some((f) => f.message.includes(location))).toBe(true);
     expect(runtime.polls.get(location)).toBe(5);
   });
 
-  it('rejects a non-FeatureCollection output, naming the endpoint', async () => {
+  it('fails the tiles whose output is not a FeatureCollection, naming the endpoint', async () => {
     const runtime = fakeRuntime({ pendingPolls: 1, response: { status: 'failed' } });
     const handler = new asyncSm.AsyncSageMakerRegionHandler({
       sagemakerRuntime: runtime,
       asyncPolling: { intervalMs: 1, maxPolls: 5 },
     });
-    await expect(handler.processRegionRequest(region(0, 0))).rejects.toThrow(/my-sm-endpoint/);
+    const result = await handler.processRegionRequest(region(0, 0));
+    expect(result.failedTiles).toHaveLength(4);
+    for (const failure of result.failedTiles ?? []) expect(failure.message).toMatch(/my-sm-endpoint/);
   });
 });
 
@@ -256,6 +264,8 @@ describe('async-sm-endpoint image handler', () => {
         width: 2560,
         height: 512,
         regionSize: 512,
+        tileSize: 512,
+        tileOverlap: 0,
       });
 
       await tick();

@@ -12,6 +12,7 @@ import { resolve, start } from './commands/resolve.js';
 import { init } from './commands/init.js';
 import { schema } from './commands/schema.js';
 import { lock } from './commands/lock.js';
+import { run } from './commands/run.js';
 import {
   GLOBAL_OPTIONS,
   stringOption,
@@ -27,7 +28,7 @@ import { closest } from '../shared/suggest.js';
 import { LOG_LEVELS, type LogLevel } from '../shared/types.js';
 
 /** Every command, in the order `--help` lists them. */
-export const COMMANDS: readonly Command[] = [list, check, resolve, explain, start, lock, init, schema];
+export const COMMANDS: readonly Command[] = [list, check, resolve, explain, run, start, lock, init, schema];
 
 const GLOBAL_HELP: Record<keyof typeof GLOBAL_OPTIONS, string> = {
   config: 'Use this config file instead of searching for one',

@@ -1,6 +1,6 @@
 /** The built-in `http` handlers and the pieces plugins build on. */
 export { mergeFeatureCollections, translateFeature } from './geojson.js';
-export { HttpModelInvoker, type HttpModelInvokerOptions } from './http-model-invoker.js';
+export { HttpModelInvoker, type HttpModelInvokerOptions } from '../services/http-model.js';
 export { ImageRequestHandler } from './image-handler.js';
 export { RegionRequestHandler } from './region-handler.js';
 export { splitIntoTiles } from './tiling.js';
@@ -14,6 +14,7 @@ export type {
   GeometryCollection,
   HandlerLogger,
   ImageHandlerDeps,
+  ImageProcessor,
   ImageRequest,
   LineString,
   ModelInvoker,
@@ -23,9 +24,15 @@ export type {
   Point,
   Polygon,
   Position,
+  PixelSource,
+  ProcessingResult,
+  RawTile,
   RegionHandlerDeps,
   RegionProcessor,
   RegionRequest,
+  TileEncoding,
+  TileFailure,
+  TileListener,
   TileRequest,
   TilingOptions,
 } from './types.js';

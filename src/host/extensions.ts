@@ -2,6 +2,7 @@
  * The orchestrator: config → discover → load → validate → register, then resolve and
  * instantiate on demand. Logs what it loaded, refused and chose.
  */
+import type { ImageProcessor, RegionProcessor } from '../handlers/types.js';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { BUILTIN_HANDLERS } from '../plugin/builtins.js';
@@ -47,7 +48,7 @@ export interface Extensions {
   /** Choose the pair in force; see {@link resolveSelection}. Logs the selection. */
   resolve(options?: ResolveOptions): Selection;
   /** Build the selected pair with the host's services. */
-  instantiate<Region = unknown, Image = unknown>(
+  instantiate<Region = RegionProcessor, Image = ImageProcessor>(
     selection: Selection,
     deps?: Deps,
   ): Promise<HandlerPair<Region, Image>>;
@@ -55,7 +56,7 @@ export interface Extensions {
    * Resolve and instantiate; with fallback enabled, a construction failure falls back to the
    * built-in pair.
    */
-  start<Region = unknown, Image = unknown>(
+  start<Region = RegionProcessor, Image = ImageProcessor>(
     options?: ResolveOptions & { deps?: Deps },
   ): Promise<HandlerPair<Region, Image>>;
 }

@@ -7,6 +7,7 @@
  * reloads are bounded by `maxReloads`. Each reload imports the plugin entries afresh, and the
  * files they import by relative path (see `LoadOptions.reload`); packages keep their first copy.
  */
+import type { ImageProcessor, RegionProcessor } from '../handlers/types.js';
 import { watch as watchFs, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config.js';
@@ -37,7 +38,7 @@ export interface WatchOptions extends LoadExtensionsOptions, ResolveOptions {
 }
 
 /** What is in force. */
-export interface WatchState<Region = unknown, Image = unknown> {
+export interface WatchState<Region = RegionProcessor, Image = ImageProcessor> {
   extensions: Extensions;
   selection: Selection;
   /** The constructed pair, when `deps` were given. */
@@ -63,7 +64,7 @@ export interface ReloadChanges {
 }
 
 /** Emitted after a reload was swapped in. */
-export type ReloadEvent<Region = unknown, Image = unknown> = ReloadChanges & WatchState<Region, Image>;
+export type ReloadEvent<Region = RegionProcessor, Image = ImageProcessor> = ReloadChanges & WatchState<Region, Image>;
 
 /** Emitted when a reload was refused (the running state is kept) or watching failed. */
 export interface WatchFailure {
@@ -73,7 +74,7 @@ export interface WatchFailure {
 }
 
 /** A running watch. */
-export interface WatchHandle<Region = unknown, Image = unknown> {
+export interface WatchHandle<Region = RegionProcessor, Image = ImageProcessor> {
   /** What is in force now. */
   current(): WatchState<Region, Image>;
   /** Listen for swapped-in reloads; returns a function that removes the listener. */
@@ -185,7 +186,7 @@ function checkOption(name: string, value: number | undefined, fallback: number, 
  * const { image } = live.current().pair!;   // read it per request: it changes on reload
  * await live.close();
  */
-export async function watch<Region = unknown, Image = unknown>(
+export async function watch<Region = RegionProcessor, Image = ImageProcessor>(
   options: WatchOptions = {},
 ): Promise<WatchHandle<Region, Image>> {
   const {

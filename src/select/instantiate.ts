@@ -2,13 +2,14 @@
  * Construction with dependency injection: check each handler's `requires` against the host's
  * deps, build the region handler first, then the image handler with `regionRequestHandler`.
  */
+import type { ImageProcessor, RegionProcessor } from '../handlers/types.js';
 import { ExtensionError, describeThrown } from '../shared/errors.js';
 import type { RegisteredHandler } from '../plugin/registry.js';
 import type { Selection } from './resolve.js';
 import type { Deps } from '../shared/types.js';
 
 /** The constructed pair and the selection it came from. */
-export interface HandlerPair<Region = unknown, Image = unknown> {
+export interface HandlerPair<Region = RegionProcessor, Image = ImageProcessor> {
   region: Region;
   image: Image;
   selection: Selection;
@@ -47,7 +48,7 @@ async function construct(handler: RegisteredHandler, deps: Deps): Promise<unknow
  * @example
  * const { region, image } = await instantiate(selection, { modelInvoker });
  */
-export async function instantiate<Region = unknown, Image = unknown>(
+export async function instantiate<Region = RegionProcessor, Image = ImageProcessor>(
   selection: Selection,
   deps: Deps = {},
 ): Promise<HandlerPair<Region, Image>> {

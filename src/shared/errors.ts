@@ -199,6 +199,54 @@ const TABLE = {
     message: (p: { target: string }) =>
       `${p.target} already exists, and \`init\` never overwrites. Pick another name or \`--dir\`, or move that folder away first.`,
   },
+  // RUNNER-CODES-START
+  REQUEST_INVALID: {
+    summary:
+      'An image request (`run --request`, `runImage`) or a `run` option is malformed; every bad field is listed.',
+    message: (p: { where: string; problems: readonly string[] }) =>
+      `Invalid image request in ${p.where}: ${p.problems.join('; ')}. Fix those fields (see docs/runner.md "The ImageRequest").`,
+  },
+  IMAGE_UNREADABLE: {
+    summary: 'The image cannot be opened or decoded (missing, truncated, not an image, download failed).',
+    message: (p: { image: string; reason: string }) =>
+      `Cannot read image ${p.image}: ${p.reason}. Check the path or URL and that the file is a complete GeoTIFF (or another format sharp reads).`,
+  },
+  IMAGE_UNSUPPORTED: {
+    summary:
+      'The image opens but cannot be processed as it is (zero size, too large, a pixel type or band layout the runner does not handle).',
+    message: (p: { image: string; problem: string }) => `Cannot process image ${p.image}: ${p.problem}.`,
+  },
+  UNSUPPORTED: {
+    summary:
+      'A request asks for a feature this runner does not provide (an output type, a tile format, an image URL scheme).',
+    message: (p: { field: string; received: string; supported: readonly string[] }) =>
+      `\`${p.field}\` ${p.received} is not supported here; supported: ${list(p.supported)}. Use one of those, or process this request with OSML itself.`,
+  },
+  MODEL_FAILED: {
+    summary:
+      'The model call for one tile failed after its retries (connection refused, timeout, a 4xx/5xx answer); the run goes on and ends PARTIAL.',
+    message: (p: { tile: string; endpoint: string; reason: string }) =>
+      `The model at ${p.endpoint} failed on ${p.tile}: ${p.reason}. Check that the model is up and accepts the tile format; the other tiles were processed.`,
+  },
+  MODEL_OUTPUT_INVALID: {
+    summary:
+      "A model's answer for one tile is not a FeatureCollection in OSML's model-output format; the run goes on and ends PARTIAL.",
+    message: (p: { tile: string; endpoint: string; problem: string }) =>
+      `The model at ${p.endpoint} answered ${p.tile} with ${p.problem}. A model must return a GeoJSON FeatureCollection whose features carry properties.imageGeometry or properties.imageBBox in tile pixels (docs/runner.md "The model contract").`,
+  },
+  TILE_TOO_LARGE: {
+    summary:
+      'An encoded tile is over the request size limit of the endpoint (6 MB for real-time SageMaker); it is not sent.',
+    message: (p: { tile: string; size: number; limit: number }) =>
+      `${p.tile} encodes to ${p.size} bytes, over the ${p.limit}-byte payload limit; it was not sent. Use a smaller --tile-size, a compressed --tile-format (JPEG, or PNG), or the async request type.`,
+  },
+  OUTPUT_FAILED: {
+    summary:
+      'The features could not be written to the output (a folder that does not exist, no permission, an S3 upload error).',
+    message: (p: { out: string; reason: string }) =>
+      `Cannot write the features to ${p.out}: ${p.reason}. Nothing partial was left there; fix the location and run again.`,
+  },
+  // RUNNER-CODES-END
 } as const;
 
 type Table = typeof TABLE;

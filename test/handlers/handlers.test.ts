@@ -1,8 +1,5 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  HttpModelInvoker,
   ImageRequestHandler,
   RegionRequestHandler,
   mergeFeatureCollections,
@@ -258,29 +255,129 @@ class FakeInvoker implements ModelInvoker {
 describe('RegionRequestHandler', () => {
   const region = { x: 1000, y: 2000, width: 1000, height: 600 };
 
-  it('runs the model once per tile and returns features in image coordinates', async () => {
+  it('runs the model once per full-size tile and returns features in image coordinates', async () => {
     const invoker = new FakeInvoker();
     const handler = new RegionRequestHandler({ modelInvoker: invoker });
     const request = { imageId: 'img-1', endpoint: 'http://model/', region, tileSize: 512, tileOverlap: 32 };
     const result = await handler.processRegionRequest(request);
 
-    const expectedTiles = splitIntoTiles(region, 512, 32);
-    expect(expectedTiles).toHaveLength(6);
-    expect(invoker.tiles).toEqual(
-      expectedTiles.map((bounds) => ({ imageId: 'img-1', endpoint: 'http://model/', bounds })),
-    );
+    // Columns at 1000, 1480 and 1488 (the last shifted back to the edge); rows at 2000 and 2088.
+    const expected = [2000, 2088].flatMap((y) => [1000, 1480, 1488].map((x) => ({ x, y, width: 512, height: 512 })));
+    expect(invoker.tiles.map((t) => t.bounds).sort((a, b) => a.y - b.y || a.x - b.x)).toEqual(expected);
+    expect(invoker.tiles.every((t) => t.name?.startsWith('tile ') && t.name.includes('/6'))).toBe(true);
     expect(result.type).toBe('FeatureCollection');
-    expect(result.features).toHaveLength(expectedTiles.length);
+    expect(result.tiles).toBe(6);
+    expect(result.failedTiles).toEqual([]);
     expect(result.features.map((f) => f.geometry)).toEqual(
-      expectedTiles.map((t) => ({ type: 'Point', coordinates: [t.x + 1, t.y + 1] })),
+      expected.map((t) => ({ type: 'Point', coordinates: [t.x + 1, t.y + 1] })),
     );
+  });
+
+  it('reads OSML model output: imageBBox and imageGeometry shifted into the image, geometry left for geolocation', async () => {
+    const modelInvoker: ModelInvoker = {
+      invoke: () =>
+        Promise.resolve({
+          type: 'FeatureCollection',
+          features: [
+            {
+              type: 'Feature',
+              geometry: null,
+              properties: { imageBBox: [10, 20, 30, 40], featureClasses: [{ iri: 'ship', score: 0.9 }] },
+            },
+          ],
+        }),
+    };
+    const small = { x: 100, y: 200, width: 64, height: 64 };
+    const result = await new RegionRequestHandler({ modelInvoker }).processRegionRequest({
+      imageId: 'i',
+      endpoint: 'http://m/',
+      region: small,
+      tileSize: 64,
+      tileOverlap: 0,
+    });
+    expect(result.features).toHaveLength(1);
+    expect(result.features[0]?.geometry).toBeNull();
+    expect(result.features[0]?.properties?.['imageBBox']).toEqual([110, 220, 130, 240]);
+  });
+
+  it('reads and encodes the pixels of each tile when given an image, and sends them as the body', async () => {
+    const invoker = new FakeInvoker();
+    const windows: Bounds[] = [];
+    const image = {
+      readWindow: (b: Bounds) => {
+        windows.push(b);
+        return Promise.resolve({
+          data: Buffer.alloc(b.width * b.height, 7),
+          width: b.width,
+          height: b.height,
+          channels: 1 as const,
+        });
+      },
+    };
+    const small = { x: 0, y: 0, width: 40, height: 30 };
+    await new RegionRequestHandler({ modelInvoker: invoker }).processRegionRequest({
+      imageId: 'i',
+      endpoint: 'http://m/',
+      region: small,
+      tileSize: 32,
+      tileOverlap: 4,
+      image,
+    });
+    expect(windows).toEqual([
+      { x: 0, y: 0, width: 32, height: 30 },
+      { x: 8, y: 0, width: 32, height: 30 },
+    ]);
+    expect(invoker.tiles.map((t) => t.contentType)).toEqual(['image/png', 'image/png']);
+    const png = invoker.tiles[0]?.body;
+    expect(Buffer.from(png!.subarray(0, 4)).toString('latin1')).toBe('\x89PNG');
+  });
+
+  it('lists a tile whose model call fails and goes on with the others', async () => {
+    let calls = 0;
+    const modelInvoker: ModelInvoker = {
+      invoke: (tile) => {
+        calls++;
+        if (tile.bounds.x === 480) return Promise.reject(new Error('boom'));
+        return Promise.resolve({ type: 'FeatureCollection', features: [pointFeature(1, 1)] });
+      },
+    };
+    const result = await new RegionRequestHandler({ modelInvoker }).processRegionRequest({
+      imageId: 'i',
+      endpoint: 'http://m/',
+      region: { x: 0, y: 0, width: 1000, height: 512 },
+      tileSize: 512,
+      tileOverlap: 32,
+    });
+    expect(calls).toBe(3);
+    expect(result.features).toHaveLength(2);
+    expect(result.failedTiles).toHaveLength(1);
+    expect(result.failedTiles?.[0]).toMatchObject({ code: 'MODEL_FAILED', bounds: { x: 480, y: 0 } });
+    expect(result.failedTiles?.[0]?.tile).toContain('x=480');
+  });
+
+  it('fails the tile, naming it, when the model answers something that is not a FeatureCollection', async () => {
+    const modelInvoker = { invoke: () => Promise.resolve([] as unknown as FeatureCollection) };
+    const result = await new RegionRequestHandler({ modelInvoker }).processRegionRequest({
+      imageId: 'i',
+      endpoint: 'http://m/',
+      region: { x: 0, y: 0, width: 10, height: 10 },
+    });
+    expect(result.failedTiles?.map((f) => f.code)).toEqual(['MODEL_OUTPUT_INVALID']);
+    expect(result.failedTiles?.[0]?.message).toContain('tile 1/1');
   });
 
   it('uses deps.tiling when the request sets no tile size', async () => {
     const invoker = new FakeInvoker();
     const handler = new RegionRequestHandler({ modelInvoker: invoker, tiling: { tileSize: 500, tileOverlap: 0 } });
     await handler.processRegionRequest({ imageId: 'i', endpoint: 'http://m/', region });
-    expect(invoker.tiles.map((t) => t.bounds)).toEqual(splitIntoTiles(region, 500, 0));
+    expect(invoker.tiles.map((t) => [t.bounds.x, t.bounds.y, t.bounds.width]).sort()).toEqual(
+      [
+        [1000, 2000, 500],
+        [1000, 2100, 500],
+        [1500, 2000, 500],
+        [1500, 2100, 500],
+      ].sort(),
+    );
   });
 
   it('names tileSize when the request carries a bad one', async () => {
@@ -297,7 +394,7 @@ describe('RegionRequestHandler', () => {
       logger: { debug: log, info: () => {}, warn: () => {} },
     });
     await handler.processRegionRequest({ imageId: 'i', endpoint: 'http://m/', region, tileSize: 512 });
-    expect(lines).toEqual([[{ imageId: 'i', region, tiles: 6, features: 6 }, 'region processed']]);
+    expect(lines).toEqual([[{ imageId: 'i', region, tiles: 6, features: 6, failed: 0 }, 'region processed']]);
   });
 
   it('lets a subclass replace invokeModel', async () => {
@@ -322,36 +419,45 @@ describe('ImageRequestHandler', () => {
     }
   }
 
-  it('requests regions that cover the image exactly once and merges their features', async () => {
+  it('requests full-size regions that overlap by the tile overlap, cover the image, and merges their features', async () => {
     const regions = new FakeRegions();
     const handler = new ImageRequestHandler({ regionRequestHandler: regions });
     const tileSettings = { tileSize: 256, tileOverlap: 16 };
     const request = { imageId: 'img', endpoint: 'http://m/', width: 25000, height: 12000, ...tileSettings };
     const result = await handler.processImageRequest(request);
 
+    // Regions hold whole tile strides (240): 240 * 42 + 16 = 10096 pixels.
     const got = regions.requests.map((r) => r.region);
     expect(origins(got)).toEqual([
-      [0, 0, 10240, 10240],
-      [10240, 0, 10240, 10240],
-      [20480, 0, 4520, 10240],
-      [0, 10240, 10240, 1760],
-      [10240, 10240, 10240, 1760],
-      [20480, 10240, 4520, 1760],
+      [0, 0, 10096, 10096],
+      [10080, 0, 10096, 10096],
+      [14904, 0, 10096, 10096],
+      [0, 1904, 10096, 10096],
+      [10080, 1904, 10096, 10096],
+      [14904, 1904, 10096, 10096],
     ]);
     const image = { x: 0, y: 0, width: request.width, height: request.height };
     expect(got.every((r) => contains(image, r))).toBe(true);
-    expect(got.reduce((sum, r) => sum + r.width * r.height, 0)).toBe(request.width * request.height);
-    for (const a of got) {
-      for (const b of got) {
-        const xOverlap = a.x < b.x + b.width && b.x < a.x + a.width;
-        const yOverlap = a.y < b.y + b.height && b.y < a.y + a.height;
-        expect(a !== b && xOverlap && yOverlap).toBe(false);
-      }
-    }
+    expect(Math.max(...got.map((r) => r.x + r.width))).toBe(25000);
+    expect(Math.max(...got.map((r) => r.y + r.height))).toBe(12000);
     const passedOn = { imageId: 'img', endpoint: 'http://m/', ...tileSettings };
     expect(regions.requests).toEqual(got.map((region) => ({ ...passedOn, region })));
     const origin = (r: Bounds) => ({ type: 'Point', coordinates: [r.x, r.y] });
     expect(result.features.map((f) => f.geometry)).toEqual(got.map(origin));
+  });
+
+  it('processes only request.area when given (an ROI)', async () => {
+    const regions = new FakeRegions();
+    await new ImageRequestHandler({ regionRequestHandler: regions }).processImageRequest({
+      imageId: 'img',
+      endpoint: 'http://m/',
+      width: 5000,
+      height: 5000,
+      area: { x: 100, y: 200, width: 300, height: 400 },
+      tileSize: 256,
+      tileOverlap: 0,
+    });
+    expect(origins(regions.requests.map((r) => r.region))).toEqual([[100, 200, 300, 400]]);
   });
 
   it('honours regionSize from the request', async () => {
@@ -362,6 +468,8 @@ describe('ImageRequestHandler', () => {
       width: 300,
       height: 100,
       regionSize: 100,
+      tileSize: 100,
+      tileOverlap: 0,
     });
     expect(regions.requests.map((r) => r.region.x)).toEqual([0, 100, 200]);
   });
@@ -374,12 +482,35 @@ describe('ImageRequestHandler', () => {
     const result = await handler.processImageRequest(request);
     expect(invoker.tiles.map((t) => [t.bounds.x, t.bounds.y])).toEqual([
       [0, 0],
-      [1000, 0],
+      [500, 0],
     ]);
     expect(result.features.map((f) => f.geometry)).toEqual([
       { type: 'Point', coordinates: [1, 1] },
-      { type: 'Point', coordinates: [1001, 1] },
+      { type: 'Point', coordinates: [501, 1] },
     ]);
+  });
+
+  it("merges every region's failed tiles and tile count", async () => {
+    const failing: RegionProcessor = {
+      processRegionRequest: (req) =>
+        Promise.resolve({
+          type: 'FeatureCollection',
+          features: [],
+          tiles: 2,
+          failedTiles: [{ tile: `t${req.region.x}`, bounds: req.region, code: 'MODEL_FAILED', message: 'm' }],
+        }),
+    };
+    const result = await new ImageRequestHandler({ regionRequestHandler: failing }).processImageRequest({
+      imageId: 'img',
+      endpoint: 'http://m/',
+      width: 300,
+      height: 100,
+      regionSize: 100,
+      tileSize: 100,
+      tileOverlap: 0,
+    });
+    expect(result.tiles).toBe(6);
+    expect(result.failedTiles?.map((f) => f.tile)).toEqual(['t0', 't100', 't200']);
   });
 
   it('lets a subclass replace processRegion', async () => {
@@ -390,7 +521,7 @@ describe('ImageRequestHandler', () => {
         return Promise.resolve({ type: 'FeatureCollection', features: [] });
       }
     }
-    const handler = new Plugin({ tiling: { regionSize: 50 } });
+    const handler = new Plugin({ tiling: { regionSize: 50, tileSize: 50, tileOverlap: 0 } });
     await handler.processImageRequest({ imageId: 'img', endpoint: 'http://m/', width: 100, height: 40 });
     expect(origins(seen)).toEqual([
       [0, 0, 50, 40],
@@ -405,93 +536,5 @@ describe('ImageRequestHandler', () => {
     await expect(bad({ width: 0 })).rejects.toThrow(/width must be an integer >= 1; received 0/);
     await expect(bad({ height: 2.5 })).rejects.toThrow(/height .*received 2\.5/);
     await expect(bad({ width: -3 })).rejects.toBeInstanceOf(RangeError);
-  });
-});
-
-describe('HttpModelInvoker', () => {
-  const received: { method?: string; url?: string; contentType?: string; body: unknown }[] = [];
-  const collection: FeatureCollection = { type: 'FeatureCollection', features: [pointFeature(3, 4)] };
-  let server: Server;
-  let base: string;
-
-  const readBody = async (req: IncomingMessage): Promise<string> => {
-    let text = '';
-    for await (const chunk of req) text += String(chunk);
-    return text;
-  };
-
-  beforeAll(async () => {
-    server = createServer((req, res) => {
-      void readBody(req).then((text) => {
-        const contentType = req.headers['content-type'];
-        received.push({ method: req.method, url: req.url, contentType, body: JSON.parse(text) });
-        const reply = (status: number, body: string) =>
-          res.writeHead(status, { 'content-type': 'application/json' }).end(body);
-        if (req.url === '/ok') reply(200, JSON.stringify(collection));
-        else if (req.url === '/fail') reply(500, 'model exploded');
-        else if (req.url === '/feature') reply(200, JSON.stringify(pointFeature(0, 0)));
-        else if (req.url === '/bad-features') reply(200, '{"type":"FeatureCollection","features":{}}');
-        else if (req.url === '/not-json') reply(200, '<html>');
-        // '/slow' never answers.
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
-  });
-
-  const tile = (path: string): TileRequest => ({
-    imageId: 'img-7',
-    endpoint: `${base}${path}`,
-    bounds: { x: 512, y: 1024, width: 512, height: 256 },
-  });
-
-  it('POSTs { imageId, bounds } as JSON and returns the FeatureCollection', async () => {
-    const result = await new HttpModelInvoker().invoke(tile('/ok'));
-    expect(result).toEqual(collection);
-    expect(received.at(-1)).toEqual({
-      method: 'POST',
-      url: '/ok',
-      contentType: 'application/json',
-      body: { imageId: 'img-7', bounds: { x: 512, y: 1024, width: 512, height: 256 } },
-    });
-  });
-
-  it('names the URL and status when the model answers with an error', async () => {
-    const url = `${base}/fail`;
-    await expect(new HttpModelInvoker().invoke(tile('/fail'))).rejects.toThrow(
-      `Model endpoint ${url} responded 500 Internal Server Error: model exploded`,
-    );
-  });
-
-  it('rejects a body that is not a FeatureCollection, saying what it got', async () => {
-    const invoker = new HttpModelInvoker();
-    await expect(invoker.invoke(tile('/feature'))).rejects.toThrow(
-      /expected a GeoJSON FeatureCollection, received an object with type "Feature"/,
-    );
-    await expect(invoker.invoke(tile('/bad-features'))).rejects.toThrow(
-      /expected "features" to be an array, received an object/,
-    );
-    await expect(invoker.invoke(tile('/not-json'))).rejects.toThrow(/returned invalid JSON: <html>/);
-  });
-
-  it('gives up after timeoutMs, naming the URL', async () => {
-    await expect(new HttpModelInvoker({ timeoutMs: 100 }).invoke(tile('/slow'))).rejects.toThrow(
-      `Model request to ${base}/slow timed out after 100 ms`,
-    );
-  });
-
-  it('uses the fetch it is given', async () => {
-    const calls: string[] = [];
-    const fakeFetch: typeof fetch = (input) => {
-      calls.push(String(input));
-      return Promise.resolve(new Response(JSON.stringify(collection), { status: 200 }));
-    };
-    await expect(new HttpModelInvoker({ fetch: fakeFetch }).invoke(tile('/x'))).resolves.toEqual(collection);
-    expect(calls).toEqual([`${base}/x`]);
   });
 });

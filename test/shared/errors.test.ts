@@ -36,6 +36,13 @@ import {
 } from '../helpers/index.js';
 import { silentLogger } from '../../src/shared/types.js';
 import { vet } from '../../src/boot/vet.js';
+import { RegionRequestHandler } from '../../src/handlers/region-handler.js';
+import { locateImage } from '../../src/runner/locate.js';
+import { readModelOutput } from '../../src/runner/model-output.js';
+import { openImage } from '../../src/runner/read.js';
+import { buildRunRequest } from '../../src/runner/request.js';
+import { writeFeaturesToFile } from '../../src/runner/write.js';
+import { HttpModelInvoker } from '../../src/services/http-model.js';
 
 /** What a scenario observed: the code, and the text that must name where the problem is. */
 interface Observed {
@@ -301,6 +308,66 @@ const scenarios: Record<ErrorCode, () => Promise<Observed>> = {
   TARGET_EXISTS: async () => {
     const dir = await writeTree(await tempDir(), { 'plugins/taken/keep.txt': 'mine' });
     return { ...(await viaCli(['init', 'taken', '--request-type', 'taken', '--cwd', dir])), where: 'plugins/taken' };
+  },
+  REQUEST_INVALID: async () => ({
+    ...(await thrown(() =>
+      buildRunRequest({ request: { imageUrls: [], imageProcessor: { name: 'm' } }, requestSource: 'job.json' }),
+    )),
+    where: 'job.json',
+  }),
+  IMAGE_UNREADABLE: async () => ({
+    ...(await thrown(() => locateImage('no-such-scene.tif'))),
+    where: 'no-such-scene.tif',
+  }),
+  IMAGE_UNSUPPORTED: async () => {
+    const sample = path.join(ROOT, 'examples', 'sample', 'sample.tif');
+    return { ...(await thrown(() => openImage(sample, { label: 'sample.tif', maxPixels: 100 }))), where: 'sample.tif' };
+  },
+  UNSUPPORTED: async () => ({
+    ...(await thrown(() =>
+      buildRunRequest({ image: 'x.tif', options: { endpoint: 'http://m/', tileFormat: 'NITF' } }),
+    )),
+    where: 'imageProcessorTileFormat',
+  }),
+  MODEL_FAILED: async () => {
+    const invoker = new HttpModelInvoker({ retries: 0 });
+    const tile = {
+      imageId: 'i',
+      endpoint: 'http://127.0.0.1:9/invocations',
+      bounds: { x: 0, y: 0, width: 8, height: 8 },
+      name: 'tile 1/1',
+    };
+    return { ...(await thrown(() => invoker.invoke(tile))), where: 'tile 1/1' };
+  },
+  MODEL_OUTPUT_INVALID: async () => {
+    const context = { tile: { x: 0, y: 0, width: 8, height: 8 }, tileName: 'tile 2/9', endpoint: 'http://m/' };
+    return { ...(await thrown(() => readModelOutput('not json', context))), where: 'tile 2/9' };
+  },
+  TILE_TOO_LARGE: async () => {
+    const modelInvoker = {
+      maxBodyBytes: 10,
+      invoke: () => Promise.resolve({ type: 'FeatureCollection' as const, features: [] }),
+    };
+    const image = {
+      readWindow: () =>
+        Promise.resolve({ data: Buffer.alloc(64 * 64 * 3, 200), width: 64, height: 64, channels: 3 as const }),
+    };
+    const region = { x: 0, y: 0, width: 64, height: 64 };
+    const result = await new RegionRequestHandler({ modelInvoker }).processRegionRequest({
+      imageId: 'i',
+      endpoint: 'e',
+      region,
+      image,
+    });
+    const failure = result.failedTiles?.[0];
+    return { code: failure?.code ?? 'none', message: failure?.message ?? '', where: 'tile 1/1' };
+  },
+  OUTPUT_FAILED: async () => {
+    const missing = path.join(await tempDir(), 'no-such-folder', 'out.geojson');
+    return {
+      ...(await thrown(() => writeFeaturesToFile([], missing, 'no-such-folder/out.geojson'))),
+      where: 'no-such-folder/out.geojson',
+    };
   },
 };
 
