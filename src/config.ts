@@ -2,6 +2,7 @@
  * Configuration: cosmiconfig search, a strict zod schema, then the environment overlay, normalized
  * once into a fully defaulted {@link ResolvedConfig}. Nothing downstream re-checks defaults.
  */
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { cosmiconfig } from 'cosmiconfig';
 import sjson from 'secure-json-parse';
@@ -10,6 +11,7 @@ import { ExtensionError, describeThrown } from './shared/errors.js';
 import { formatIssues } from './shared/format-issues.js';
 import { HANDLER_NAME_PATTERN, requestTypeSchema } from './plugin/manifest.js';
 import { toSource } from './shared/paths.js';
+import { closest } from './shared/suggest.js';
 import { LOG_LEVELS, type LogLevel } from './shared/types.js';
 
 /** The cosmiconfig module name: `.osml-extensionsrc*`, `osml-extensions.config.*`, `package.json#osml-extensions`. */
@@ -29,6 +31,49 @@ const SEARCH_PLACES = [
   `${MODULE_NAME}.config.mjs`,
   `${MODULE_NAME}.config.cjs`,
 ];
+
+/** Where the search for a config file looked when it found none, and a file that looks like a misnamed one. */
+export interface ConfigSearch {
+  /** The folder the search started in (the working directory), relative to it: `.`. */
+  from: string;
+  /** Where it stopped: the folder of the nearest package.json, or the file-system root. */
+  stoppedAt: string;
+  /** A file in the working directory whose name is close to a config file's (`osml-extensions.json`). */
+  nearMiss?: { file: string; didYouMean: string };
+}
+
+/** The nearest folder at or above `dir` holding a package.json (where cosmiconfig's project search stops). */
+async function projectRoot(dir: string): Promise<string> {
+  for (let at = dir; ; at = path.dirname(at)) {
+    if (
+      await stat(path.join(at, 'package.json')).then(
+        () => true,
+        () => false,
+      )
+    )
+      return at;
+    if (path.dirname(at) === at) return at;
+  }
+}
+
+/** The config file name a misnamed file most likely meant, by its extension. */
+function meantName(file: string): string | undefined {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.yaml' || ext === '.yml') return `.${MODULE_NAME}rc${ext}`;
+  const config = `${MODULE_NAME}.config${ext}`;
+  return SEARCH_PLACES.includes(config) ? config : closest(file, SEARCH_PLACES);
+}
+
+/** Where the search looked, and a near-miss file name, for a project with no config file. */
+async function describeSearch(cwd: string): Promise<ConfigSearch> {
+  const names = (await readdir(cwd).catch(() => [] as string[])).sort();
+  const miss = names
+    .filter((n) => /osml/i.test(n) && !SEARCH_PLACES.includes(n) && n !== LOCK_FILE)
+    .map((file) => ({ file, didYouMean: meantName(file) }))
+    .find((m): m is { file: string; didYouMean: string } => m.didYouMean !== undefined);
+  const stoppedAt = toSource(cwd, await projectRoot(cwd));
+  return { from: '.', stoppedAt, ...(miss === undefined ? {} : { nearMiss: miss }) };
+}
 
 /** secure-json-parse options: refuse prototype-poisoning keys outright. */
 export const POISON = { protoAction: 'error', constructorAction: 'error' } as const;
@@ -80,6 +125,8 @@ export interface ResolvedConfig {
   cwd: string;
   /** Absolute path of the config file used, if any. */
   file: string | undefined;
+  /** When no config file was found (and none was named): where the search looked. */
+  search?: ConfigSearch;
   /** Absolute plugin roots, in order. */
   pluginDirs: string[];
   /** False when the roots are the default `plugins`: a missing default root is only a warning. */
@@ -230,6 +277,7 @@ export async function loadConfig(options: ConfigOptions = {}): Promise<ResolvedC
   return {
     cwd,
     file: found?.file,
+    ...(found === undefined && options.configFile === undefined ? { search: await describeSearch(cwd) } : {}),
     pluginDirs,
     pluginDirsNamed: overrides.pluginDirs !== undefined || file.pluginDirs !== undefined,
     requestType: {

@@ -82,3 +82,5 @@ export {
   type WatchState,
 } from './host/watch.js';
 export * from './handlers/index.js';
+export { runImage, type RunImageOptions, type RunInput, type RunSummary } from './host/run.js';
+export { buildRunRequest, parseImageRequest, type RunOptions, type RunRequest } from './runner/request.js';

@@ -92,6 +92,8 @@ describe('loadConfig: defaults', () => {
     expect(config).toEqual({
       cwd: dir,
       file: undefined,
+      // No config file: where the search looked (the temp project's own package.json stops it).
+      search: { from: '.', stoppedAt: '.' },
       pluginDirs: [path.join(dir, 'plugins')],
       pluginDirsNamed: false,
       useExtensions: true,

@@ -91,6 +91,19 @@ describe('npm pack', () => {
       expect(files).toContain(file);
     }
     expect(files.filter((f) => /^(src|test|plugins|bench)\//.test(f))).toEqual([]);
+    // The README links docs/; source maps would point at ../src, which is not shipped.
+    expect(files).toContain('docs/runner.md');
+    expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
+  });
+
+  it('builds when packed, never when installed: no prepare, install or postinstall script', async () => {
+    const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(
+      Object.keys(pkg.scripts).filter((s) => ['prepare', 'preinstall', 'install', 'postinstall'].includes(s)),
+    ).toEqual([]);
+    expect(pkg.scripts['prepack']).toContain('build');
   });
 });
 

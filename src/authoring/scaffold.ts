@@ -95,14 +95,22 @@ An osml-extensions plugin: the handler pair for request type \`${requestType}\`.
 - \`${name}.test.ts\` is its own test, written with \`osml-extensions/testing\`.
 
 \`\`\`sh
-npx osml-extensions check                                  # loads, and both slots are filled
-npx vitest run ${name}.test.ts                              # its own test
-npx osml-extensions resolve --request-type ${requestType}   # the pair the host would pick
+${commented([
+  ['npx osml-extensions check', 'loads, and both slots are filled'],
+  [`npx vitest run ${name}.test.ts`, 'its own test'],
+  [`npx osml-extensions resolve --request-type ${requestType}`, 'the pair the host would pick'],
+])}
 \`\`\`
 
 If the handlers need a service from the host (a client, a table), list its name in \`requires\` and
 read it from \`this.deps\`; pass a fake to \`buildHandlers\` in the test.
 `;
+}
+
+/** Shell lines with their `#` comments in one column. */
+function commented(lines: [command: string, comment: string][]): string {
+  const width = Math.max(...lines.map(([command]) => command.length)) + 3;
+  return lines.map(([command, comment]) => `${command.padEnd(width)}# ${comment}`).join('\n');
 }
 
 /** The plugin's own test, written with `osml-extensions/testing`. */

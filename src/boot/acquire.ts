@@ -87,14 +87,24 @@ export async function acquirePlugins(
   const byEntry = new Map<string, AcquiredPlugin>();
   loaded.forEach((plugin, i) => {
     if (plugin.importMs > config.slowPluginMs) {
+      // Imports overlap (and share the TypeScript transpiler): say how many ran at once, so a
+      // batch's time is not read as this plugin's alone.
+      const start = plugin.startedMs ?? 0;
+      const end = start + plugin.importMs;
+      const overlapping = loaded.filter(
+        (other) => other !== plugin && (other.startedMs ?? 0) < end && (other.startedMs ?? 0) + other.importMs > start,
+      ).length;
       logger.warn(
         {
           event: 'plugin.slow',
           source: plugin.candidate.source,
           importMs: Math.round(plugin.importMs),
           slowPluginMs: config.slowPluginMs,
+          overlapping,
         },
-        'plugin import was slow',
+        overlapping === 0
+          ? 'plugin import was slow'
+          : `plugin import was slow; ${overlapping} other imports ran at the same time, so part of this wall time is theirs`,
       );
     }
     logger.debug(

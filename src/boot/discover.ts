@@ -67,6 +67,8 @@ export interface DiscoverOptions {
   cwd: string;
   /** Whether the user named the roots; a missing default root is only a warning. @default true */
   rootsNamed?: boolean;
+  /** Added to a missing root's message: how the root was chosen (e.g. no config file was found). */
+  rootNote?: string;
   /** Also list every file of each plugin folder with its size and mtime (for the manifest cache). @default false */
   withFiles?: boolean;
 }
@@ -312,7 +314,8 @@ export async function discover(options: DiscoverOptions): Promise<DiscoveryResul
       received = 'missing';
     }
     if (received !== undefined) {
-      const error = new ExtensionError('ROOT_INVALID', { root: toSource(cwd, root), received });
+      const note = options.rootNote === undefined ? {} : { note: options.rootNote };
+      const error = new ExtensionError('ROOT_INVALID', { root: toSource(cwd, root), received, ...note });
       result.rejected.push(
         toRejection(toSource(cwd, root), error, [], options.rootsNamed === false ? 'warn' : 'error'),
       );

@@ -3,7 +3,8 @@
  * manifest or an array), `manifest`, `manifests`, and every exported class decorated with
  * `registerHandler` — then validate each one. One bad plugin never stops the others.
  */
-import { realpath, stat } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { register } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -94,8 +95,10 @@ export interface LoadedPlugin {
   manifests: Manifest[];
   /** Problems with this plugin (import failure, missing or invalid manifests). */
   rejected: Rejection[];
-  /** Wall time of the `import()`, in milliseconds. */
+  /** Wall time of the `import()`, in milliseconds; imports run concurrently, so it may include others' work. */
   importMs: number;
+  /** When the import started (`performance.now()`), to tell which imports overlapped. */
+  startedMs?: number;
 }
 
 /** A manifest-like value found among a module's exports, with a label for error messages. */
@@ -170,7 +173,45 @@ async function importFailure(
   }
   if ((await stat(entry).catch((e: NodeJS.ErrnoException) => e.code)) === 'ENOENT')
     return new ExtensionError('VANISHED', { file: source }, { cause });
-  return new ExtensionError('IMPORT_FAILED', { file: source, reason: oneLine(reason, entry, source, cwd) }, { cause });
+  const missing = missingPackage(cause);
+  const fix =
+    missing === undefined ? {} : { fix: `Install the package it imports (\`npm install ${missing}\` in the project)` };
+  const where = await syntaxErrorLine(cause, entry);
+  const located = where === undefined ? reason : `${reason} (at ${where})`;
+  return new ExtensionError(
+    'IMPORT_FAILED',
+    { file: source, reason: oneLine(located, entry, source, cwd), ...fix },
+    { cause },
+  );
+}
+
+/**
+ * Where an ES module's syntax error is: Node's import error has no line, but `node --check` (which
+ * parses without running anything) prints `file:line`. Only asked on a failure; at most 5 s.
+ */
+async function syntaxErrorLine(cause: unknown, entry: string): Promise<string | undefined> {
+  if (!(cause instanceof SyntaxError) || TYPESCRIPT_EXTENSIONS.some((ext) => entry.endsWith(ext))) return undefined;
+  const stderr = await new Promise<string>((resolve) => {
+    execFile(process.execPath, ['--check', entry], { timeout: 5000 }, (_error, _stdout, text) => resolve(String(text)));
+  });
+  const first = stderr.split('\n', 1)[0] ?? '';
+  return /:\d+$/.test(first) ? first : undefined;
+}
+
+/**
+ * The package a failed import could not find, when the specifier was a bare package name (not a
+ * relative path): Node's loader and jiti both say so in their own words, with these codes.
+ */
+function missingPackage(cause: unknown): string | undefined {
+  const code = (cause as { code?: unknown } | null)?.code;
+  if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') return undefined;
+  const specifier = /Cannot find (?:package|module) '([^']+)'/.exec(describeThrown(cause))?.[1];
+  if (specifier === undefined || /^(\.|\/|[a-z]:|file:|node:)/i.test(specifier)) return undefined;
+  // `@scope/name/sub` → `@scope/name`; `name/sub` → `name`.
+  return specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/');
 }
 
 /** A reason on one line, with the entry shown as its source and other paths relative to `cwd`. */
@@ -256,6 +297,7 @@ export async function loadPlugin(candidate: PluginCandidate, options: LoadOption
       manifests: [],
       rejected: [toRejection(source, error, [], error.code === 'VANISHED' ? 'warn' : 'error')],
       importMs: performance.now() - started,
+      startedMs: started,
     };
   }
   const importMs = performance.now() - started;
@@ -270,11 +312,15 @@ export async function loadPlugin(candidate: PluginCandidate, options: LoadOption
       { file: source, problems: [`(exports): reading the exports threw (${describeThrown(cause)})`] },
       { cause },
     );
-    return { candidate, manifests: [], rejected: [toRejection(source, error)], importMs };
+    return { candidate, manifests: [], rejected: [toRejection(source, error)], importMs, startedMs: started };
   }
   if (offered.length === 0) {
-    const error = new ExtensionError('MANIFEST_MISSING', { file: source, exports: Object.keys(ns) });
-    return { candidate, manifests: [], rejected: [toRejection(source, error)], importMs };
+    // A class decorated but not exported is the usual cause: the source says so (the entry is
+    // already vetted and size-bounded, so reading it again is cheap).
+    const text = await readFile(candidate.entry, 'utf8').catch(() => '');
+    const decorated = /@registerHandler\s*\(/.test(text) ? { decoratedButNotExported: true } : {};
+    const error = new ExtensionError('MANIFEST_MISSING', { file: source, exports: Object.keys(ns), ...decorated });
+    return { candidate, manifests: [], rejected: [toRejection(source, error)], importMs, startedMs: started };
   }
   const manifests: Manifest[] = [];
   const rejected: Rejection[] = [];
@@ -291,7 +337,7 @@ export async function loadPlugin(candidate: PluginCandidate, options: LoadOption
       rejected.push(toRejection(source, error, declaredRequestType(value)));
     }
   }
-  return { candidate, manifests, rejected, importMs };
+  return { candidate, manifests, rejected, importMs, startedMs: started };
 }
 
 /**

@@ -15,6 +15,7 @@ import { lock } from './commands/lock.js';
 import { run } from './commands/run.js';
 import {
   GLOBAL_OPTIONS,
+  globalsOf,
   stringOption,
   type Command,
   type CommandContext,
@@ -78,7 +79,7 @@ export function helpText(command?: Command): string {
     '',
     'Options:',
     ...optionLines(command.options as Record<string, { type: string }>, command.optionHelp),
-    ...optionLines(GLOBAL_OPTIONS, GLOBAL_HELP),
+    ...optionLines(globalsOf(command), GLOBAL_HELP),
     '',
     'Examples:',
     ...command.examples.map((e) => `  ${e}`),
@@ -97,14 +98,16 @@ function parse(argv: string[]): { command: Command | undefined; values: OptionVa
   try {
     parsed = parseArgs({
       args: argv,
-      options: { ...GLOBAL_OPTIONS, ...command?.options },
+      options: command === undefined ? GLOBAL_OPTIONS : { ...globalsOf(command), ...command.options },
       allowPositionals: true,
       strict: true,
     });
   } catch (cause) {
     const unknown = /Unknown option '([^']+)'/.exec(describeThrown(cause));
+    const known = Object.keys(command === undefined ? GLOBAL_OPTIONS : { ...globalsOf(command), ...command.options });
+    const hint = unknown === null ? undefined : closest((unknown[1] ?? '').replace(/^-+/, ''), known);
     const problem = unknown
-      ? `Unknown option "${unknown[1]}"${command ? ` for \`${command.name}\`` : ''}`
+      ? `Unknown option "${unknown[1]}"${command ? ` for \`${command.name}\`` : ''}${hint === undefined ? '' : ` (did you mean "--${hint}"?)`}`
       : describeThrown(cause)
           .replace(/^TypeError[^:]*: /, '')
           .replace(/\.$/, '');
@@ -130,8 +133,20 @@ function parse(argv: string[]): { command: Command | undefined; values: OptionVa
   return { command, values, args };
 }
 
+/** Levels from the most verbose down; `silent` last. */
+const VERBOSITY: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+/**
+ * On a terminal, a command's answer is what a person reads first: boot logs at info belong to
+ * `start`, so the other commands log warnings and up there, unless `--log-level` asks otherwise.
+ */
+function quietOnTerminal(command: Command, values: OptionValues, level: LogLevel): LogLevel {
+  if (command.name === 'start' || values['log-level'] !== undefined || process.stderr.isTTY !== true) return level;
+  return VERBOSITY.indexOf(level) < VERBOSITY.indexOf('warn') ? 'warn' : level;
+}
+
 /** The context a command runs in: global flags applied once. */
-function context(values: OptionValues, args: string[], io: CliIO): CommandContext {
+function context(command: Command, values: OptionValues, args: string[], io: CliIO): CommandContext {
   const plugins = values['plugins'];
   const configOptions = () => ({
     cwd: path.resolve(stringOption(values, 'cwd') ?? '.'),
@@ -151,7 +166,7 @@ function context(values: OptionValues, args: string[], io: CliIO): CommandContex
     loadConfig: () => loadConfig(configOptions()),
     async boot() {
       const config = await loadConfig(configOptions());
-      const logger = createLogger({ level: config.logLevel });
+      const logger = createLogger({ level: quietOnTerminal(command, values, config.logLevel) });
       return { ext: await loadExtensions({ config, logger }), logger };
     },
   };
@@ -209,7 +224,7 @@ export async function main(argv: string[], io: Partial<CliIO> = {}): Promise<num
     return 0;
   }
   try {
-    const run = () => command.run(context(values, args, out));
+    const run = () => command.run(context(command, values, args, out));
     return await (io.stdout === undefined ? guardStdout(run) : run());
   } catch (error) {
     return fail(error, isExtensionError(error, 'USAGE_INVALID') ? 2 : 1);

@@ -133,12 +133,30 @@ export async function loadExtensions(options: LoadExtensionsOptions = {}): Promi
   const logger = options.logger ?? silentLogger;
   const config = options.config ?? (await loadConfig(options));
 
+  const search = config.search;
+  if (search?.nearMiss !== undefined) {
+    const { file, didYouMean } = search.nearMiss;
+    logger.warn(
+      { event: 'config.near-miss', file, didYouMean },
+      `no config file found; did you mean to name ${file} ${didYouMean}?`,
+    );
+  } else if (search !== undefined) {
+    logger.info(
+      { event: 'config.none', from: search.from, stoppedAt: search.stoppedAt },
+      'no config file found; using the defaults',
+    );
+  }
+  const rootNote =
+    search === undefined
+      ? undefined
+      : `the default root, in the working directory: no config file was found there${search.stoppedAt === '.' ? ' (its package.json ends the search)' : ` or above it up to ${search.stoppedAt}`}${search.nearMiss === undefined ? '' : `; ${search.nearMiss.file} looks like a misnamed ${search.nearMiss.didYouMean}`}`;
   const discovered = config.useExtensions
     ? await discover({
         roots: config.pluginDirs,
         cwd: config.cwd,
         rootsNamed: config.pluginDirsNamed,
         withFiles: config.cache !== false,
+        ...(rootNote === undefined || config.pluginDirsNamed ? {} : { rootNote }),
       })
     : { plugins: [], rejected: [] };
   const lock = config.useExtensions ? await Lock.open(config) : undefined;

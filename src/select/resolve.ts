@@ -98,6 +98,9 @@ const FROM: Record<SelectionSource, string> = {
   default: 'the default',
 };
 
+/** Refusals that happen before a plugin can say which request types it serves. */
+const UNREADABLE = new Set<string>(['IMPORT_FAILED', 'IMPORT_TIMEOUT', 'MANIFEST_MISSING', 'VANISHED']);
+
 /** Rejected plugins that declared this request type. */
 function refusedFor(requestType: string, rejected: readonly Rejection[]): { source: string; code: string }[] {
   const seen = new Set<string>();
@@ -120,6 +123,9 @@ function pairFor(
   const refused = refusedFor(requestType, rejected);
   if (region === undefined && image === undefined) {
     const known = registry.requestTypes();
+    const unreadable = rejected
+      .filter((r) => r.level === 'error' && r.requestTypes.length === 0 && UNREADABLE.has(r.code))
+      .map((r) => ({ source: r.source, code: r.code }));
     throw new ExtensionError('UNKNOWN_REQUEST_TYPE', {
       requestType,
       from,
@@ -127,6 +133,7 @@ function pairFor(
       suggestion: closest(requestType, known),
       extensionsOff: !config.useExtensions,
       refused,
+      ...(unreadable.length === 0 ? {} : { unreadable }),
     });
   }
   if (region === undefined || image === undefined) {

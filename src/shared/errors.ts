@@ -40,8 +40,8 @@ const TABLE = {
   },
   ROOT_INVALID: {
     summary: 'A plugin root is missing or not a directory.',
-    message: (p: { root: string; received: string }) =>
-      `Plugin root ${p.root} is ${p.received}. Create the folder or remove it from \`pluginDirs\`.`,
+    message: (p: { root: string; received: string; note?: string }) =>
+      `Plugin root ${p.root} is ${p.received}${p.note === undefined ? '' : ` (${p.note})`}. Create the folder or remove it from \`pluginDirs\`.`,
   },
   ENTRY_NOT_FOUND: {
     summary: 'A plugin folder has no entry file.',
@@ -55,8 +55,8 @@ const TABLE = {
   },
   IMPORT_FAILED: {
     summary: 'Importing a plugin entry threw (syntax error, throw at top level, missing import).',
-    message: (p: { file: string; reason: string }) =>
-      `Importing ${p.file} failed: ${p.reason}. Fix that file, then run \`osml-extensions check\`.`,
+    message: (p: { file: string; reason: string; fix?: string }) =>
+      `Importing ${p.file} failed: ${p.reason}. ${p.fix ?? 'Fix that file'}, then run \`osml-extensions check\`.`,
   },
   IMPORT_TIMEOUT: {
     summary:
@@ -114,8 +114,10 @@ const TABLE = {
   },
   MANIFEST_MISSING: {
     summary: 'A plugin entry exports no manifest and no decorated class.',
-    message: (p: { file: string; exports: readonly string[] }) =>
-      `${p.file} exports no handler manifest (its exports: ${list(p.exports)}). Export \`default\`, \`manifest\` or \`manifests\`, or decorate a class with registerHandler().`,
+    message: (p: { file: string; exports: readonly string[]; decoratedButNotExported?: boolean }) =>
+      p.decoratedButNotExported === true
+        ? `${p.file} decorates a class with registerHandler() but exports no handler manifest (its exports: ${list(p.exports)}). Export the decorated class (\`export class …\`): the loader only sees what the module exports.`
+        : `${p.file} exports no handler manifest (its exports: ${list(p.exports)}). Export \`default\`, \`manifest\` or \`manifests\`, or decorate a class with registerHandler().`,
   },
   MANIFEST_INVALID: {
     summary:
@@ -154,6 +156,8 @@ const TABLE = {
         known: readonly string[];
         suggestion: string | undefined;
         extensionsOff: boolean;
+        /** Plugins that failed before saying which request types they serve: one may have been meant. */
+        unreadable?: readonly { source: string; code: string }[];
       },
     ) =>
       `Unknown request type "${p.requestType}" (from ${p.from}); known: ${list(p.known)}.` +
@@ -161,7 +165,10 @@ const TABLE = {
       (p.extensionsOff
         ? ' Plugins are turned off (`USE_EXTENSIONS`/`useExtensions` is false), so only built-ins exist.'
         : ' Add a plugin for it or pick a known type.') +
-      refusedNote(p),
+      refusedNote(p) +
+      (p.unreadable === undefined || p.unreadable.length === 0
+        ? ''
+        : ` These plugins could not be loaded, so their request types are unknown; one may serve it: ${p.unreadable.map((r) => `${r.source} (${r.code})`).join(', ')}.`),
   },
   INCOMPLETE_REQUEST_TYPE: {
     summary: 'The request type in force lacks its region or image handler.',

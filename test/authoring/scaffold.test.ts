@@ -119,6 +119,42 @@ describe('osml-extensions init (CLI)', () => {
     expect(existsSync(path.join(dir, 'extensions', 'edge', 'index.ts'))).toBe(true);
   });
 
+  it("writes into the first plugin root in force: the config's pluginDirs, then --plugins; --dir still wins", async () => {
+    const dir = await writeTree(await tempDir(), {
+      'osml-extensions.config.json': '{"pluginDirs": ["extensions", "more"]}',
+    });
+    const fromConfig = await runCli(['init', 'a', '--request-type', 'a_type', '--json', '--cwd', dir]);
+    expect(JSON.parse(fromConfig.stdout)).toMatchObject({ created: expect.arrayContaining(['extensions/a/index.ts']) });
+    const fromFlag = await runCli([
+      'init',
+      'b',
+      '--request-type',
+      'b_type',
+      '--plugins',
+      'flagged',
+      '--json',
+      '--cwd',
+      dir,
+    ]);
+    expect(JSON.parse(fromFlag.stdout)).toMatchObject({ created: expect.arrayContaining(['flagged/b/index.ts']) });
+    const fromDir = await runCli([
+      'init',
+      'c',
+      '--request-type',
+      'c_type',
+      '--dir',
+      'elsewhere',
+      '--json',
+      '--cwd',
+      dir,
+    ]);
+    expect(JSON.parse(fromDir.stdout)).toMatchObject({ created: expect.arrayContaining(['elsewhere/c/index.ts']) });
+    // A plain `check` finds what init wrote, because it is where the loader looks (importing it needs
+    // the package installed, which this temp project has not: the later test covers that).
+    const check = await runCli(['check', '--json', '--cwd', dir]);
+    expect(check.stdout).toContain('extensions/a/index.ts');
+  });
+
   it.each([
     ['an invalid name', ['init', 'Edge', '--request-type', 'edge']],
     ['an invalid request type', ['init', 'edge', '--request-type', 'Edge-Type']],

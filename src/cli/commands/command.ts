@@ -20,6 +20,12 @@ export const GLOBAL_OPTIONS = {
   version: { type: 'boolean', short: 'v' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
+/** Global options every command takes; the others are taken only by commands that boot or read config. */
+export const ALWAYS = ['cwd', 'log-level', 'json', 'help', 'version'] as const;
+
+/** The name of a global option. */
+export type GlobalOption = keyof typeof GLOBAL_OPTIONS;
+
 /** Parsed option values: strings, string arrays and booleans by option name. */
 export type OptionValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
@@ -52,10 +58,18 @@ export interface Command {
   options: NonNullable<ParseArgsConfig['options']>;
   /** Help text for each of `options`. */
   optionHelp: Record<string, string>;
+  /** Global options it uses besides {@link ALWAYS}. @default config, plugins, strict, no-cache */
+  globals?: readonly GlobalOption[];
   /** Maximum number of positional arguments. @default 0 */
   maxArgs?: number;
   /** Run; returns the exit code (0 ok, 1 failure). Throw an ExtensionError to fail with its code. */
   run(ctx: CommandContext): Promise<number>;
+}
+
+/** The global options a command takes, in the order help lists them. */
+export function globalsOf(command: Command): Partial<typeof GLOBAL_OPTIONS> {
+  const names = new Set<string>([...ALWAYS, ...(command.globals ?? ['config', 'plugins', 'strict', 'no-cache'])]);
+  return Object.fromEntries(Object.entries(GLOBAL_OPTIONS).filter(([name]) => names.has(name)));
 }
 
 /** A value of a string option, if given. */

@@ -19,8 +19,9 @@ export const init: Command = {
   options: { 'request-type': { type: 'string' }, dir: { type: 'string' } },
   optionHelp: {
     'request-type': 'Request type the two handlers serve (required), e.g. custom_processing',
-    dir: 'Plugin root to create the folder in, relative to --cwd [default: plugins]',
+    dir: "Plugin root to create the folder in, relative to --cwd [default: the first root in force: --plugins, else the config's pluginDirs, else plugins]",
   },
+  globals: ['config', 'plugins'],
   maxArgs: 1,
   async run(ctx) {
     const [name] = ctx.args;
@@ -36,7 +37,10 @@ export const init: Command = {
       });
 
     const cwd = path.resolve(stringOption(ctx.values, 'cwd') ?? '.');
-    const dir = stringOption(ctx.values, 'dir') ?? 'plugins';
+    // Write where the loader looks: --dir, else the first plugin root in force (flag, then config).
+    const root = (await ctx.loadConfig()).pluginDirs[0];
+    const fromConfig = root === undefined ? 'plugins' : path.relative(cwd, root).split(path.sep).join('/') || '.';
+    const dir = stringOption(ctx.values, 'dir') ?? fromConfig;
     const created = await scaffoldPlugin({ name, requestType, dir, cwd });
     if (ctx.values['json'] === true) {
       ctx.stdout(`${JSON.stringify({ created })}\n`);
@@ -49,9 +53,9 @@ export const init: Command = {
       '',
       'Next steps:',
       `  1. Write your processing in ${folder}/index.ts (no build step: the host loads it as it is).`,
-      `  2. npx osml-extensions check${dir === 'plugins' ? '' : ` --plugins ${dir}`}    # it loads and both slots are filled`,
+      `  2. npx osml-extensions check${dir === fromConfig ? '' : ` --plugins ${dir}`}    # it loads and both slots are filled`,
       `  3. npx vitest run ${folder}    # its own test`,
-      `  4. npx osml-extensions resolve --request-type ${requestType}${dir === 'plugins' ? '' : ` --plugins ${dir}`}`,
+      `  4. npx osml-extensions resolve --request-type ${requestType}${dir === fromConfig ? '' : ` --plugins ${dir}`}`,
       '',
     ];
     ctx.stdout(lines.join('\n'));

@@ -6,6 +6,9 @@ import { writeLock } from '../../boot/lock.js';
 import { toSource } from '../../shared/paths.js';
 import type { Command } from './command.js';
 
+/** `1 file`, `2 files`. */
+const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
 /** `osml-extensions lock`. */
 export const lock: Command = {
   name: 'lock',
@@ -14,6 +17,7 @@ export const lock: Command = {
   examples: ['osml-extensions lock', 'osml-extensions check   # then refuses any plugin that drifted from its pin'],
   options: {},
   optionHelp: {},
+  globals: ['config', 'plugins'],
   async run(ctx) {
     const config = await ctx.loadConfig();
     // Discovery imports nothing, so pinning never runs the code it pins.
@@ -30,7 +34,7 @@ export const lock: Command = {
       );
     } else {
       ctx.stdout(
-        `${pins.map((p) => `pinned ${p.folder}  ${p.integrity.slice(0, 19)}…  (${p.files.length} files)`).join('\n')}${pins.length > 0 ? '\n' : ''}wrote ${lockFile} (${pins.length} plugins)\n`,
+        `${pins.map((p) => `pinned ${p.folder}  ${p.integrity.slice(0, 19)}…  (${count(p.files.length, 'file')})`).join('\n')}${pins.length > 0 ? '\n' : ''}wrote ${lockFile} (${count(pins.length, 'plugin')})\n`,
       );
     }
     return 0;

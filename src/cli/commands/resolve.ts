@@ -42,10 +42,14 @@ function maxReloads(ctx: CommandContext): number | undefined {
 
 /** Resolves on the first SIGINT or SIGTERM. */
 function untilSignal(): Promise<NodeJS.Signals> {
+  // Signal listeners do not keep Node alive: without a timer, a process whose watchers have all
+  // stopped (reload limit, no plugin root, extensions off) would exit 13 on the pending await.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   return new Promise((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      clearInterval(keepAlive);
       resolve(signal);
     };
     process.on('SIGINT', stop);

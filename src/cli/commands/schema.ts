@@ -17,6 +17,7 @@ export const schema: Command = {
   ],
   options: {},
   optionHelp: {},
+  globals: [],
   maxArgs: 1,
   async run(ctx) {
     const [kind] = ctx.args;
