@@ -7,9 +7,9 @@ import { configSchema } from '../config.js';
 import { handlerOptionsSchema } from '../plugin/manifest.js';
 
 /** The schemas {@link jsonSchema} can generate. */
-export const SCHEMA_KINDS = ['config', 'manifest'] as const;
-/** One of {@link SCHEMA_KINDS}. */
-export type SchemaKind = (typeof SCHEMA_KINDS)[number];
+import type { SchemaKind } from './schema-kinds.js';
+
+export { SCHEMA_KINDS, type SchemaKind } from './schema-kinds.js';
 
 const ABOUT: Record<SchemaKind, { schema: z.ZodType; title: string; description: string }> = {
   config: {

@@ -151,12 +151,14 @@ async function importFailure(
       how: stuckReason(entry, reload) ?? 'its top level never settled',
     });
   // registerHandler validates at class definition, i.e. during import: keep its code, add the file.
-  if (isExtensionError(cause, 'MANIFEST_INVALID'))
+  const invalid = manifestProblems(cause);
+  if (invalid !== undefined) {
     return new ExtensionError(
       'MANIFEST_INVALID',
-      { ...cause.params, file: `${source} (${cause.params.file})` },
+      { file: `${source} (${invalid.file})`, problems: invalid.problems },
       { cause },
     );
+  }
   const reason = describeThrown(cause);
   const integrity = integrityFailure(cause);
   if (integrity !== undefined) {
@@ -196,6 +198,19 @@ async function syntaxErrorLine(cause: unknown, entry: string): Promise<string | 
   });
   const first = stderr.split('\n', 1)[0] ?? '';
   return /:\d+$/.test(first) ? first : undefined;
+}
+
+/** The file and problems of a MANIFEST_INVALID thrown by registerHandler, read defensively (a plugin could forge one). */
+function manifestProblems(cause: unknown): { file: string; problems: string[] } | undefined {
+  if (!isExtensionError(cause, 'MANIFEST_INVALID')) return undefined;
+  try {
+    const { file, problems } = cause.params as { file: unknown; problems: unknown };
+    if (typeof file !== 'string' || !Array.isArray(problems) || !problems.every((p) => typeof p === 'string'))
+      return undefined;
+    return { file, problems: [...(problems as string[])] };
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -21,10 +21,7 @@ import {
   type CommandContext,
   type OptionValues,
 } from './commands/command.js';
-import { loadConfig } from '../config.js';
 import { ExtensionError, describeThrown, isExtensionError } from '../shared/errors.js';
-import { loadExtensions } from '../host/extensions.js';
-import { createLogger } from './log.js';
 import { closest } from '../shared/suggest.js';
 import { LOG_LEVELS, type LogLevel } from '../shared/types.js';
 
@@ -163,8 +160,14 @@ function context(command: Command, values: OptionValues, args: string[], io: Cli
     args,
     stdout: io.stdout,
     stdoutIsTTY: io.stdoutIsTTY,
-    loadConfig: () => loadConfig(configOptions()),
+    // Loaded on demand: `--version`, `--help` and usage errors load none of zod, cosmiconfig or pino.
+    loadConfig: async () => (await import('../config.js')).loadConfig(configOptions()),
     async boot() {
+      const [{ loadConfig }, { loadExtensions }, { createLogger }] = await Promise.all([
+        import('../config.js'),
+        import('../host/extensions.js'),
+        import('./log.js'),
+      ]);
       const config = await loadConfig(configOptions());
       const logger = createLogger({ level: quietOnTerminal(command, values, config.logLevel) });
       return { ext: await loadExtensions({ config, logger }), logger };
@@ -188,11 +191,20 @@ const processIO: CliIO = { stdout: (text) => void writeResult(text), stdoutIsTTY
  */
 async function guardStdout<T>(run: () => Promise<T>): Promise<T> {
   const original = process.stdout.write;
+  const exit = process.exit;
   process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  // Plugin code that calls process.exit() (at import, in a constructor) fails where it stands
+  // instead of ending the CLI with no document: a premature exit is never a success.
+  process.exit = ((code?: number | string | null) => {
+    throw new Error(
+      `process.exit(${code ?? ''}) was called while osml-extensions was running; plugins must not exit the host`,
+    );
+  }) as typeof process.exit;
   try {
     return await run();
   } finally {
     process.stdout.write = original;
+    process.exit = exit;
   }
 }
 

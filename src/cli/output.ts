@@ -63,6 +63,29 @@ export function styleFor(isTTY: boolean, env: Record<string, string | undefined>
   return isTTY && env['NO_COLOR'] === undefined ? ansiStyle : plainStyle;
 }
 
+/**
+ * Control characters (ESC, OSC, C1, line separators) in a value a plugin supplied, shown as
+ * `\\xNN` / `\\uNNNN` escapes, so a name, path or message can never drive the terminal (clear the
+ * screen, set its title). Newlines and tabs stay. The JSON documents escape them already.
+ */
+export function escapeControls(text: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** A copy of plain data (objects, arrays, strings) with every string escaped; other values kept as they are. */
+export function escapeDeep<T>(value: T): T {
+  if (typeof value === 'string') return escapeControls(value) as T;
+  if (Array.isArray(value)) return value.map((v: unknown) => escapeDeep(v)) as T;
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [escapeControls(k), escapeDeep(v)])) as T;
+  }
+  return value;
+}
+
 /** Build the list document; warnings (a missing default root) are logged, not listed. */
 export function listDocument(ext: Extensions): ListDocument {
   return {
@@ -116,7 +139,8 @@ function table(rows: Cell[][]): string {
 }
 
 /** The list as aligned plain text (stdout is not a terminal). */
-export function formatList(doc: ListDocument): string {
+export function formatList(unsafe: ListDocument): string {
+  const doc = escapeDeep(unsafe);
   const out = [
     table([
       ['NAME', 'REQUEST TYPE', 'HANDLER TYPE', 'SOURCE'],
@@ -141,7 +165,8 @@ const SHORT_SLOT: Record<string, string> = { REGION_REQUEST_HANDLER: 'region', I
  * The list as a table for a terminal: one block per request type (region, then image), an empty
  * slot shown as missing; incomplete types in yellow, refusal codes in red, headers in bold.
  */
-export function formatListTable(doc: ListDocument, style: Style): string {
+export function formatListTable(unsafe: ListDocument, style: Style): string {
+  const doc = escapeDeep(unsafe);
   const header: Cell[] = ['REQUEST TYPE', 'SLOT', 'NAME', 'SOURCE', 'ENDPOINTS'].map((h) => ({
     text: h,
     paint: style.bold,
@@ -170,7 +195,8 @@ export function formatListTable(doc: ListDocument, style: Style): string {
 }
 
 /** The selection as text. */
-export function formatSelection(s: Selection, style: Style = plainStyle): string {
+export function formatSelection(selection: Selection, style: Style = plainStyle): string {
+  const s = escapeDeep(selectionDocument(selection));
   const lines = [
     `request type: ${s.requestType} (from ${s.source})${s.fallback ? ` ${style.yellow('[fallback]')}` : ''}`,
     `region:       ${s.region.name} (${s.region.source})`,
@@ -249,7 +275,8 @@ function formatSlot(e: Explanation, slot: SlotName, style: Style): string[] {
 }
 
 /** The explanation as text: the request type and its source, each slot, warnings, the outcome. */
-export function formatExplanation(e: Explanation, style: Style = plainStyle): string {
+export function formatExplanation(unsafe: Explanation, style: Style = plainStyle): string {
+  const e = escapeDeep(unsafe);
   const lines = [`${style.bold('Request type:')} ${e.requestType}`, `  from ${describeOrigin(e.from)}`];
   for (const o of e.overridden) lines.push(`  ${style.dim(`overrides ${shortOrigin(o)} → ${o.requestType}`)}`);
   if (e.endpoint !== undefined) lines.push(`${style.bold('Endpoint type:')} ${e.endpoint}`);

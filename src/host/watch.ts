@@ -15,7 +15,7 @@ import { ExtensionError, describeThrown, isExtensionError } from '../shared/erro
 import { assertStrict, loadExtensions, type Extensions, type LoadExtensionsOptions } from './extensions.js';
 import type { HandlerPair } from '../select/instantiate.js';
 import { silentLogger } from '../shared/types.js';
-import { toSource } from '../shared/paths.js';
+import { relativePaths, toSource } from '../shared/paths.js';
 import { resolveSelection, type ResolveOptions, type Selection } from '../select/resolve.js';
 import type { Deps, Logger } from '../shared/types.js';
 
@@ -327,7 +327,7 @@ export async function watch<Region = RegionProcessor, Image = ImageProcessor>(
     const failed = (cause: unknown): void => {
       const error = new ExtensionError(
         'WATCH_FAILED',
-        { root: toSource(config.cwd, root), reason: describeThrown(cause) },
+        { root: toSource(config.cwd, root), reason: relativePaths(describeThrown(cause), config.cwd) },
         { cause },
       );
       logger.warn(

@@ -1,7 +1,6 @@
 /**
  * Encoding one 8-bit tile for the model: PNG, JPEG or GeoTIFF-less TIFF, with sharp.
  */
-import sharp from 'sharp';
 import { ExtensionError } from '../shared/errors.js';
 import type { RawTile } from './read.js';
 
@@ -56,6 +55,7 @@ export async function encodeTile(
   }
   const { data, width, height, channels } = tile;
   // Without an explicit 'b-w', sharp writes a 1-channel tile as 3-channel sRGB.
+  const { default: sharp } = await import('sharp');
   const image = sharp(data, { raw: { width, height, channels } }).toColourspace(channels === 1 ? 'b-w' : 'srgb');
   switch (format) {
     case 'PNG':

@@ -296,7 +296,17 @@ export class ExtensionError<C extends ErrorCode = ErrorCode> extends Error {
 
 /** True when `value` is an {@link ExtensionError}, optionally of one code. */
 export function isExtensionError<C extends ErrorCode>(value: unknown, code?: C): value is ExtensionError<C> {
-  return value instanceof ExtensionError && (code === undefined || value.code === code);
+  // Plugins can throw anything, even an object carrying our brand with throwing getters or a code
+  // of their own: only a well-formed error with a code from the table counts as one of ours.
+  try {
+    if (!(value instanceof ExtensionError)) return false;
+    const { code: actual, message, params } = value as { code: unknown; message: unknown; params: unknown };
+    if (typeof actual !== 'string' || !Object.hasOwn(TABLE, actual) || typeof message !== 'string') return false;
+    if (params === null || typeof params !== 'object') return false;
+    return code === undefined || actual === code;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -283,6 +283,9 @@ describe('watch: limits and shutdown', () => {
     const { logger } = await start({}, { config: { pluginDirs: ['nowhere'] } });
     const line = logger.lines.find((l) => l.obj['event'] === 'watch.failed');
     expect(line).toMatchObject({ level: 'warn', obj: { code: 'WATCH_FAILED', root: 'nowhere' } });
+    // The reason (Node's ENOENT text) names the root relative to the working directory, never absolutely.
+    expect(String(line?.obj['message'])).toContain("'nowhere'");
+    expect(String(line?.obj['message'])).not.toMatch(/'\/[^']*nowhere'/);
   });
 
   it('the initial selection must be valid: watch() throws what resolve throws', async () => {

@@ -3,7 +3,6 @@
  * candidate with the reason it lost or was refused. Exit 1 when no pair can be chosen.
  */
 import { formatExplanation, styleFor } from '../output.js';
-import { explain as explainSelection } from '../../select/explain.js';
 import { stringOption, type Command } from './command.js';
 
 /** `osml-extensions explain`. */
@@ -22,6 +21,7 @@ export const explain: Command = {
   },
   async run(ctx) {
     const { ext } = await ctx.boot();
+    const { explain: explainSelection } = await import('../../select/explain.js');
     const explanation = explainSelection(
       { registry: ext.registry, config: ext.config, rejected: ext.rejected, disabled: ext.disabled },
       { requestType: stringOption(ctx.values, 'request-type'), endpoint: stringOption(ctx.values, 'endpoint-type') },

@@ -4,7 +4,6 @@
  */
 import path from 'node:path';
 import { ExtensionError } from '../../shared/errors.js';
-import { scaffoldPlugin } from '../../authoring/scaffold.js';
 import { stringOption, type Command } from './command.js';
 
 /** `osml-extensions init`. */
@@ -41,6 +40,7 @@ export const init: Command = {
     const root = (await ctx.loadConfig()).pluginDirs[0];
     const fromConfig = root === undefined ? 'plugins' : path.relative(cwd, root).split(path.sep).join('/') || '.';
     const dir = stringOption(ctx.values, 'dir') ?? fromConfig;
+    const { scaffoldPlugin } = await import('../../authoring/scaffold.js');
     const created = await scaffoldPlugin({ name, requestType, dir, cwd });
     if (ctx.values['json'] === true) {
       ctx.stdout(`${JSON.stringify({ created })}\n`);

@@ -1,8 +1,6 @@
 /**
  * `lock`: pin every plugin folder's content in osml-extensions.lock.json. Runs no plugin code.
  */
-import { discover } from '../../boot/discover.js';
-import { writeLock } from '../../boot/lock.js';
 import { toSource } from '../../shared/paths.js';
 import type { Command } from './command.js';
 
@@ -21,6 +19,10 @@ export const lock: Command = {
   async run(ctx) {
     const config = await ctx.loadConfig();
     // Discovery imports nothing, so pinning never runs the code it pins.
+    const [{ discover }, { writeLock }] = await Promise.all([
+      import('../../boot/discover.js'),
+      import('../../boot/lock.js'),
+    ]);
     const { plugins } = await discover({
       roots: config.pluginDirs,
       cwd: config.cwd,

@@ -2,7 +2,7 @@
  * `schema config|manifest`: print a JSON Schema generated from the zod schemas.
  */
 import { ExtensionError } from '../../shared/errors.js';
-import { jsonSchema, SCHEMA_KINDS, type SchemaKind } from '../../authoring/schema.js';
+import { SCHEMA_KINDS, type SchemaKind } from '../../authoring/schema-kinds.js';
 import { closest } from '../../shared/suggest.js';
 import type { Command } from './command.js';
 
@@ -31,6 +31,7 @@ export const schema: Command = {
       });
     }
     // Always one pretty-printed JSON document, with or without --json: it is meant for a file.
+    const { jsonSchema } = await import('../../authoring/schema.js');
     ctx.stdout(`${JSON.stringify(jsonSchema(kind as SchemaKind), null, 2)}\n`);
     return 0;
   },
