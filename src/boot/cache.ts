@@ -9,14 +9,15 @@
  * trust (git's "racily clean" rule). New, changed and deleted plugins are picked up
  * with no rebuild step. A corrupt or foreign cache file is ignored and rewritten.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { PACKAGE_VERSION } from '../shared/version.js';
 import path from 'node:path';
 import { z } from 'zod';
 import type { FileStat, PluginCandidate } from './discover.js';
 import { ExtensionError, toRejection, type ErrorCode } from '../shared/errors.js';
 import type { HandlerInfo } from '../plugin/registry.js';
+import { HANDLER_NAME_PATTERN, REQUEST_TYPE_PATTERN } from '../plugin/manifest.js';
 import type { Logger } from '../shared/types.js';
 import type { Rejection } from '../shared/errors.js';
 
@@ -80,6 +81,59 @@ const sameOtherFiles = (recorded: readonly Recorded[], now: readonly FileStat[],
   return left.length === right.length && left.every((r, i) => same(r, right[i]));
 };
 
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const HANDLER_TYPES: ReadonlySet<unknown> = new Set(['REGION_REQUEST_HANDLER', 'IMAGE_REQUEST_HANDLER']);
+
+/** A cached manifest as the registry needs it: a valid name, request type and handler type. */
+function isHandlerInfo(v: unknown): boolean {
+  if (!isRecord(v)) return false;
+  const { name, requestType, handlerType } = v;
+  return (
+    isString(name) &&
+    HANDLER_NAME_PATTERN.test(name) &&
+    isString(requestType) &&
+    REQUEST_TYPE_PATTERN.test(requestType) &&
+    HANDLER_TYPES.has(handlerType)
+  );
+}
+
+/**
+ * A cheap shape check of one `[entry path, Entry]` pair. The checksum proves the file is one write,
+ * not who wrote it: a crafted or damaged cache is discarded and rebuilt, never trusted.
+ */
+function isEntryPair(pair: unknown): boolean {
+  if (!Array.isArray(pair) || pair.length !== 2 || !isString(pair[0]) || !isRecord(pair[1])) return false;
+  const e = pair[1];
+  return (
+    isString(e['source']) &&
+    isString(e['shared']) &&
+    isString(e['hash']) &&
+    Array.isArray(e['files']) &&
+    e['files'].every(
+      (f: unknown) =>
+        Array.isArray(f) &&
+        f.length === 4 &&
+        isString(f[0]) &&
+        isFiniteNumber(f[1]) &&
+        isFiniteNumber(f[2]) &&
+        isFiniteNumber(f[3]),
+    ) &&
+    Array.isArray(e['manifests']) &&
+    e['manifests'].every(isHandlerInfo) &&
+    Array.isArray(e['rejected']) &&
+    e['rejected'].every(
+      (r: unknown) =>
+        isRecord(r) &&
+        CACHEABLE.has(r['code'] as ErrorCode) &&
+        isRecord(r['params']) &&
+        Array.isArray(r['requestTypes']) &&
+        r['requestTypes'].every(isString),
+    )
+  );
+}
+
 /** An opened cache file: look up, record, save. */
 export class ManifestCache {
   readonly #file: string;
@@ -114,7 +168,7 @@ export class ManifestCache {
       const body = text.slice(newline + 1);
       if (sha256(body) !== header.sha256) throw new Error('checksum mismatch');
       const entries = JSON.parse(body) as unknown;
-      if (!Array.isArray(entries)) throw new Error('entries are not an array');
+      if (!Array.isArray(entries) || !entries.every(isEntryPair)) throw new Error('an entry has the wrong shape');
       return new ManifestCache(file, new Map(entries as [string, Entry][]), header.writtenAt, false, logger);
     } catch {
       logger.debug(
@@ -219,13 +273,16 @@ export class ManifestCache {
     if (!this.#dirty) return;
     const entries = JSON.stringify([...this.#entries]);
     const body = `${JSON.stringify({ format: FORMAT, tool: TOOL, writtenAt: Date.now(), sha256: sha256(entries) })}\n${entries}`;
-    const temp = `${this.#file}.${process.pid}.tmp`;
+    // An unpredictable name opened exclusively ('wx' is O_CREAT|O_EXCL): a symlink planted where the
+    // temp file will be is never followed, and a name that exists is an error, not a write through it.
+    const temp = `${this.#file}.${randomBytes(8).toString('hex')}.tmp`;
     try {
       await mkdir(path.dirname(this.#file), { recursive: true });
-      await writeFile(temp, body);
+      await writeFile(temp, body, { flag: 'wx' });
       await rename(temp, this.#file);
       this.#dirty = false;
     } catch (error) {
+      await rm(temp, { force: true }).catch(() => {});
       this.#logger.debug(
         { event: 'cache.unwritable', file: this.#file, reason: String(error) },
         'could not write the manifest cache',

@@ -73,9 +73,12 @@ export interface DiscoverOptions {
   withFiles?: boolean;
 }
 
-/** Control characters, or U+FFFD where a name was not valid UTF-8. */
+/**
+ * Control characters (C0, DEL and C1), the line and paragraph separators, or U+FFFD where a name
+ * was not valid UTF-8: names that hide in a listing or a log line.
+ */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const BAD_NAME = /[\u0000-\u001f\u007f\ufffd]/;
+const BAD_NAME = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufffd]/;
 /** Bytes of a file name with everything but printable ASCII escaped as \xNN. */
 const escapeBytes = (bytes: Buffer): string =>
   [...bytes]
