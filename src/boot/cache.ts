@@ -15,6 +15,7 @@ import { PACKAGE_VERSION } from '../shared/version.js';
 import path from 'node:path';
 import { z } from 'zod';
 import type { FileStat, PluginCandidate } from './discover.js';
+import { readRegularFile } from './lock.js';
 import { ExtensionError, toRejection, type ErrorCode } from '../shared/errors.js';
 import type { HandlerInfo } from '../plugin/registry.js';
 import { HANDLER_NAME_PATTERN, REQUEST_TYPE_PATTERN } from '../plugin/manifest.js';
@@ -64,8 +65,9 @@ export interface CachedPlugin {
 
 /** Hash of a file's bytes (SHA-256, base64). */
 export async function hashFile(file: string): Promise<string> {
+  // Only ever a regular file's bytes: a FIFO swapped in after vetting must not block the boot.
   return createHash('sha256')
-    .update(await readFile(file))
+    .update(await readRegularFile(file, path.basename(file)))
     .digest('base64');
 }
 

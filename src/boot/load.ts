@@ -168,7 +168,7 @@ async function importFailure(
         file: source,
         expected: integrity.expected.slice(0, 19),
         actual: integrity.actual.slice(0, 19),
-        detail: 'a file changed after it was verified',
+        detail: integrity.detail,
       },
       { cause },
     );

@@ -6,12 +6,12 @@
  * the bytes that run.
  */
 import { createHash } from 'node:crypto';
-import { lstat, readFile, readlink, realpath, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open, readdir, readlink, realpath, stat, writeFile } from 'node:fs/promises';
 import { register } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import fg from 'fast-glob';
 import sjson from 'secure-json-parse';
 import { z } from 'zod';
 import type { ResolvedConfig } from '../config.js';
@@ -40,41 +40,85 @@ interface PinnedFile {
   bytes: Buffer;
 }
 
+/** How a special file is named in a refusal. */
+export function kindOf(stats: {
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+}): string {
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
+}
+
 /**
- * Every file of a plugin folder (outside node_modules, dot files and symlinks included), sorted
- * by code point. A symlink is pinned by its target text and by the bytes it leads to, so editing
- * a linked file outside the folder, or re-pointing the link, breaks the pin.
+ * The bytes of a regular file, refusing anything else before reading: opened non-blocking (a FIFO
+ * swapped in after a check cannot block the open), then typed by the open handle itself, then
+ * read to the size that handle reports (a device can never be read without bound).
  */
-async function readFolder(dir: string): Promise<PinnedFile[]> {
-  const names = (
-    await fg('**', {
-      cwd: dir,
-      dot: true,
-      ignore: ['**/node_modules/**'],
-      onlyFiles: false,
-      markDirectories: true,
-      followSymbolicLinks: false,
-    })
-  )
-    .filter((name) => !name.endsWith('/'))
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return Promise.all(
-    names.map(async (file) => {
-      const at = path.join(dir, file);
-      const link = (await lstat(at)).isSymbolicLink() ? await readlink(at) : undefined;
-      // A link to a folder has no bytes of its own; any other read error refuses the plugin.
-      const bytes = await readFile(at).catch((error: NodeJS.ErrnoException) => {
-        if (link !== undefined && error.code === 'EISDIR') return Buffer.alloc(0);
-        throw error;
+export async function readRegularFile(file: string, shown: string): Promise<Buffer> {
+  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw new ExtensionError('SPECIAL_FILE', { file: shown, kind: kindOf(stats) });
+    const bytes = Buffer.alloc(stats.size);
+    let read = 0;
+    while (read < bytes.length) {
+      const { bytesRead } = await handle.read(bytes, read, bytes.length - read, read);
+      if (bytesRead === 0) break;
+      read += bytesRead;
+    }
+    return bytes.subarray(0, read);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Every name under `dir`, whatever its characters, node_modules and dot files included; sorted by code point. */
+async function listAll(dir: string, shown: string, rel = ''): Promise<{ file: string; link: boolean }[]> {
+  const entries = await readdir(path.join(dir, rel), { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const found: { file: string; link: boolean }[] = [];
+  for (const entry of entries) {
+    const file = rel === '' ? entry.name : `${rel}/${entry.name}`;
+    if (entry.isDirectory()) found.push(...(await listAll(dir, shown, file)));
+    else if (entry.isFile() || entry.isSymbolicLink()) found.push({ file, link: entry.isSymbolicLink() });
+    else
+      throw new ExtensionError('SPECIAL_FILE', {
+        file: `${shown}/${file}`,
+        kind: kindOf(await lstat(path.join(dir, file))),
       });
-      return { file, link, bytes };
+  }
+  return found;
+}
+
+/**
+ * Every file of a plugin folder (its node_modules, dot files and symlinks included), sorted by code
+ * point. A symlink is pinned by its target text and by the bytes it leads to, so editing a linked
+ * file outside the folder, or re-pointing the link, breaks the pin. A FIFO, socket or device
+ * anywhere in the folder refuses it (SPECIAL_FILE) before anything opens it.
+ */
+async function readFolder(dir: string, shown: string): Promise<PinnedFile[]> {
+  const names = await listAll(dir, shown);
+  return Promise.all(
+    names.map(async ({ file, link }) => {
+      const at = path.join(dir, file);
+      const target = link ? await readlink(at) : undefined;
+      // A link to a folder has no bytes of its own (the folder's files are not pinned through it).
+      if (target !== undefined && (await stat(at).catch(() => undefined))?.isDirectory() === true) {
+        return { file, link: target, bytes: Buffer.alloc(0) };
+      }
+      return { file, link: target, bytes: await readRegularFile(at, `${shown}/${file}`) };
     }),
   );
 }
 
 /** The pin of a folder as it is now: a digest over path + content of every file, and one per file. */
 export async function pinFolder(dir: string, folder: string): Promise<PluginPin> {
-  const files = await readFolder(dir);
+  const files = await readFolder(dir, folder);
   const hash = createHash('sha512');
   for (const { file, link, bytes } of files) hash.update(`${file}\0${link ?? ''}\0${bytes.length}\0`).update(bytes);
   return {
@@ -88,23 +132,47 @@ export async function pinFolder(dir: string, folder: string): Promise<PluginPin>
 const INTEGRITY_ERROR = 'ERR_OSML_INTEGRITY';
 
 const LOAD_HOOK = `
+import { readFile, realpath } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 let pins = new Map();
+let folders = [];
 export function initialize({ port }) {
-  port.on('message', (message) => { pins = new Map(message.pins); port.postMessage('ok'); });
+  port.on('message', (message) => {
+    pins = new Map(message.pins);
+    folders = message.folders;
+    port.postMessage('ok');
+  });
   port.unref();
 }
+const strip = (url) => url.split('?')[0].split('#')[0];
+const inside = (file) => folders.some((folder) => file === folder || file.startsWith(folder + '/'));
+const refuse = (detail) => Object.assign(new Error(detail), { code: '${INTEGRITY_ERROR}', expected: 'pinned', actual: 'unpinned', detail });
+const pathOf = (url) => { try { return url.startsWith('file:') ? fileURLToPath(strip(url)) : undefined; } catch { return undefined; } };
+export async function resolve(specifier, context, next) {
+  const result = await next(specifier, context);
+  if (pins.size === 0 || !result.url.startsWith('file:')) return result;
+  const file = strip(result.url);
+  if (pins.has(file)) return result;
+  const target = pathOf(result.url);
+  if (target !== undefined && inside(target)) throw refuse('a module inside a pinned plugin folder is not in its pin');
+  // Plugin code (or a plugin entry) reaching a file by path, not a package the host resolves.
+  const parent = context.parentURL === undefined ? undefined : strip(context.parentURL);
+  const byPath = /^(\\.{1,2}\\/|\\/|file:)/.test(specifier);
+  const given = pathOf(specifier.startsWith('file:') ? specifier : 'x:');
+  const fromPlugin = (parent !== undefined && pins.has(parent)) || (given !== undefined && inside(given));
+  if (fromPlugin && byPath) throw refuse('a module a plugin loads by path resolves outside its pinned folder');
+  return result;
+}
 export async function load(url, context, next) {
-  const file = url.split('?')[0];
+  const file = strip(url);
   const expected = pins.get(file);
   if (expected === undefined) return next(url, context);
-  const { readFile } = await import('node:fs/promises');
-  const { createHash } = await import('node:crypto');
-  const { fileURLToPath } = await import('node:url');
   const source = await readFile(fileURLToPath(file));
   const actual = 'sha512-' + createHash('sha512').update(source).digest('base64');
   if (actual !== expected) {
     const error = new Error('a pinned file changed after it was verified');
-    Object.assign(error, { code: '${INTEGRITY_ERROR}', expected, actual });
+    Object.assign(error, { code: '${INTEGRITY_ERROR}', expected, actual, detail: 'a file changed after it was verified' });
     throw error;
   }
   const result = await next(url, context);
@@ -115,10 +183,11 @@ export async function load(url, context, next) {
  * The load hook's failure, recognised by its `code` (own properties survive the hook thread):
  * the file changed after it was verified. `expected` and `actual` are its SRI digests.
  */
-export function integrityFailure(cause: unknown): { expected: string; actual: string } | undefined {
-  const error = cause as { code?: unknown; expected?: unknown; actual?: unknown } | null;
+export function integrityFailure(cause: unknown): { expected: string; actual: string; detail: string } | undefined {
+  const error = cause as { code?: unknown; expected?: unknown; actual?: unknown; detail?: unknown } | null;
   if (typeof error !== 'object' || error === null || error.code !== INTEGRITY_ERROR) return undefined;
-  return { expected: String(error.expected), actual: String(error.actual) };
+  const detail = typeof error.detail === 'string' ? error.detail : 'a file changed after it was verified';
+  return { expected: String(error.expected), actual: String(error.actual), detail };
 }
 
 let hookPort: MessagePort | undefined;
@@ -127,7 +196,7 @@ let hookPort: MessagePort | undefined;
  * Hand the load hook the digests of every verified file (replacing the previous table) and wait
  * until it has them, so no pinned file is loaded unverified. The hook is registered once per process.
  */
-async function armLoadHook(pins: [string, string][]): Promise<void> {
+async function armLoadHook(pins: [string, string][], folders: string[]): Promise<void> {
   if (hookPort === undefined) {
     const { port1, port2 } = new MessageChannel();
     register(`data:text/javascript,${encodeURIComponent(LOAD_HOOK)}`, { data: { port: port2 }, transferList: [port2] });
@@ -136,7 +205,7 @@ async function armLoadHook(pins: [string, string][]): Promise<void> {
   const port = hookPort;
   await new Promise<void>((resolve) => {
     port.once('message', () => resolve());
-    port.postMessage({ pins });
+    port.postMessage({ pins, folders });
   });
   port.unref();
 }
@@ -147,6 +216,8 @@ export class Lock {
   readonly #pins: Map<string, PluginPin>;
   /** File URL → digest of every file of every folder verified so far. */
   readonly #verified: [string, string][] = [];
+  /** The verified folders, as given and by real path: nothing unpinned loads from inside them. */
+  readonly #folders = new Set<string>();
 
   private constructor(dir: string, pins: Map<string, PluginPin>) {
     this.#dir = dir;
@@ -155,13 +226,16 @@ export class Lock {
 
   /** Open the lock file if there is one. A malformed lock is CONFIG_INVALID: it must never be silently ignored. */
   static async open(config: ResolvedConfig): Promise<Lock | undefined> {
+    const where = toSource(config.cwd, config.lockFile);
     let text: string;
     try {
-      text = await readFile(config.lockFile, 'utf8');
-    } catch {
-      return undefined;
+      text = (await readRegularFile(config.lockFile, where)).toString('utf8');
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      // A lock that is a FIFO, a folder or unreadable must never be taken as "no lock".
+      const problem = cause instanceof ExtensionError ? cause.message : `it cannot be read (${String(cause)})`;
+      throw new ExtensionError('CONFIG_INVALID', { where, problems: [problem] }, { cause });
     }
-    const where = toSource(config.cwd, config.lockFile);
     let data: LockData;
     try {
       data = lockSchema.parse(sjson.parse(text, { protoAction: 'error', constructorAction: 'error' }));
@@ -227,11 +301,13 @@ export class Lock {
       pin.files.map(([file]) => realpath(path.join(candidate.dir, file)).catch(() => path.join(candidate.dir, file))),
     );
     pin.files.forEach(([, digest], i) => this.#verified.push([pathToFileURL(real[i] as string).href, digest]));
+    this.#folders.add(candidate.dir);
+    this.#folders.add(await realpath(candidate.dir).catch(() => candidate.dir));
   }
 
   /** After vetting and before any import: arm the load hook with the verified files. */
   async arm(): Promise<void> {
-    if (this.#verified.length > 0) await armLoadHook(this.#verified);
+    if (this.#verified.length > 0) await armLoadHook(this.#verified, [...this.#folders]);
   }
 }
 

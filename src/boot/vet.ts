@@ -3,13 +3,14 @@
  * root (by real path), entry size, OpenSSH-style ownership and modes, and the lock file's pins.
  * A refused plugin is never imported; the others go on.
  */
+import { Stats } from 'node:fs';
 import { lstat, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { mapBounded } from '../shared/concurrency.js';
 import type { ResolvedConfig } from '../config.js';
 import { FS_CONCURRENCY, type PluginCandidate } from './discover.js';
 import { describeThrown, ExtensionError, toRejection } from '../shared/errors.js';
-import type { Lock } from './lock.js';
+import { kindOf, type Lock } from './lock.js';
 import { relativePaths, toSource } from '../shared/paths.js';
 import type { Logger } from '../shared/types.js';
 import type { Rejection } from '../shared/errors.js';
@@ -69,6 +70,7 @@ interface FileFacts {
   mode: number;
   uid: number;
   isDirectory(): boolean;
+  isFile(): boolean;
 }
 
 /**
@@ -92,7 +94,10 @@ async function resolveEntry(
       known.uid !== undefined
     ) {
       const { size, mode, uid } = known;
-      return { realEntry: path.join(realDir, name), info: { size, mode, uid, isDirectory: () => false } };
+      return {
+        realEntry: path.join(realDir, name),
+        info: { size, mode, uid, isDirectory: () => false, isFile: () => true },
+      };
     }
     const info = await lstat(candidate.entry);
     if (!info.isSymbolicLink()) return { realEntry: path.join(realDir, name), info };
@@ -121,6 +126,11 @@ async function vetOne(
     if ((error as NodeJS.ErrnoException).code === 'ENOENT')
       throw new ExtensionError('VANISHED', { file: candidate.source });
     throw fsRefusal(error, candidate, cwd);
+  }
+  // A FIFO, socket or device (a symlink to one) would block or never end the import and the hash.
+  if (!info.isFile()) {
+    const kind = info instanceof Stats ? kindOf(info) : 'not a regular file';
+    throw new ExtensionError('SPECIAL_FILE', { file: candidate.source, kind });
   }
   // Contained in its own folder, not merely the root: the folder is what the lock pins and the
   // cache fingerprints, so an entry in a sibling folder would run unverified.

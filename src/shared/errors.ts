@@ -96,6 +96,12 @@ const TABLE = {
     message: (p: { file: string; path: string; mode: string; owner: number; problem: string }) =>
       `${p.file} is not safe to run: ${p.path} ${p.problem} (mode ${p.mode}, owner uid ${p.owner}). Run \`chmod o-w\` / \`chown\` on it, or set \`permissions\` to "warn" if this is intended.`,
   },
+  SPECIAL_FILE: {
+    summary:
+      'A plugin folder (or the lock file) holds a FIFO, socket or device where a file is expected; it is refused before anything opens it.',
+    message: (p: { file: string; kind: string }) =>
+      `${p.file} is ${p.kind}, not a regular file; it was not read. Remove it from the plugin folder (a plugin's files must be plain files, folders or links to them).`,
+  },
   INTEGRITY_MISMATCH: {
     summary:
       'A plugin differs from its pin in `osml-extensions.lock.json` (a changed, missing or extra file); it is never imported.',

@@ -2,6 +2,7 @@
  * The error table, enumerated: every code has a scenario here that produces it through the real
  * code path, and a new code without a scenario fails the first test.
  */
+import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -308,6 +309,11 @@ const scenarios: Record<ErrorCode, () => Promise<Observed>> = {
   TARGET_EXISTS: async () => {
     const dir = await writeTree(await tempDir(), { 'plugins/taken/keep.txt': 'mine' });
     return { ...(await viaCli(['init', 'taken', '--request-type', 'taken', '--cwd', dir])), where: 'plugins/taken' };
+  },
+  SPECIAL_FILE: async () => {
+    const dir = await writeTree(await tempDir(), { 'plugins/piped/index.mjs': pairPlugin('piped') });
+    execFileSync('mkfifo', [path.join(dir, 'plugins', 'piped', 'queue')]);
+    return { ...(await viaCli(['lock', '--cwd', dir])), where: 'plugins/piped/queue' };
   },
   REQUEST_INVALID: async () => ({
     ...(await thrown(() =>
