@@ -75,6 +75,46 @@ async function describeSearch(cwd: string): Promise<ConfigSearch> {
   return { from: '.', stoppedAt, ...(miss === undefined ? {} : { nearMiss: miss }) };
 }
 
+/** The most values a config may hold; real configs hold a few dozen. */
+const CONFIG_NODE_BUDGET = 10_000;
+
+/**
+ * Why a parsed config cannot be used, if it cannot: a prototype-poisoning key (`__proto__`, or
+ * `constructor` holding `prototype`), a value that contains itself, or more than
+ * {@link CONFIG_NODE_BUDGET} values (counting shared ones each time they appear, as a YAML alias
+ * bomb does). Iterative, so no depth can overflow the stack.
+ */
+export function scanConfigValue(root: unknown): string | undefined {
+  // Depth-first with explicit exit markers: `open` holds exactly the objects on the current path.
+  const stack: { value: unknown; exit: boolean }[] = [{ value: root, exit: false }];
+  const open = new Set<object>();
+  let seen = 0;
+  while (stack.length > 0) {
+    const { value, exit } = stack.pop()!;
+    if (exit) {
+      open.delete(value as object);
+      continue;
+    }
+    if (++seen > CONFIG_NODE_BUDGET)
+      return `it holds more than ${CONFIG_NODE_BUDGET} values (YAML aliases that expand?)`;
+    if (value === null || typeof value !== 'object') continue;
+    if (open.has(value)) return 'a value contains itself (a cyclic reference)';
+    open.add(value);
+    stack.push({ value, exit: true });
+    for (const key of Object.keys(value)) {
+      const child = (value as Record<string, unknown>)[key];
+      if (
+        key === '__proto__' ||
+        (key === 'constructor' && child !== null && typeof child === 'object' && 'prototype' in child)
+      ) {
+        return 'a `__proto__` or `constructor.prototype` key is not allowed';
+      }
+      stack.push({ value: child, exit: false });
+    }
+  }
+  return undefined;
+}
+
 /** secure-json-parse options: refuse prototype-poisoning keys outright. */
 export const POISON = { protoAction: 'error', constructorAction: 'error' } as const;
 
@@ -233,19 +273,14 @@ export async function loadConfig(options: ConfigOptions = {}): Promise<ResolvedC
 
   let file: ConfigFile = {};
   if (found !== undefined) {
-    // YAML and JavaScript configs get the same check after parsing.
-    try {
-      if (found.data !== null && typeof found.data === 'object')
-        sjson.scan(found.data as Record<string, unknown>, POISON);
-    } catch (cause) {
-      throw new ExtensionError(
-        'CONFIG_INVALID',
-        {
-          where: toSource(cwd, found.file),
-          problems: ['(root): a `__proto__` or `constructor.prototype` key is not allowed'],
-        },
-        { cause },
-      );
+    // YAML and JavaScript configs get the same check after parsing, bounded: a YAML alias bomb or a
+    // JavaScript config that refers to itself must end in CONFIG_INVALID, not a hung or crashed boot.
+    const problem = scanConfigValue(found.data);
+    if (problem !== undefined) {
+      throw new ExtensionError('CONFIG_INVALID', {
+        where: toSource(cwd, found.file),
+        problems: [`(root): ${problem}`],
+      });
     }
     const result = configSchema.safeParse(found.data, { reportInput: true });
     const where =
