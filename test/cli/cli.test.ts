@@ -364,17 +364,25 @@ describe('start', () => {
     });
   });
 
-  it('--request-type sm_endpoint exits 1 with DEPENDENCY_MISSING (no sagemakerRuntime in the default deps)', async () => {
-    const result = await runCli(['start', '--json', '--request-type', 'sm_endpoint']);
+  /** A project whose only plugin requires a service the host never provides. */
+  const needy = async () =>
+    writeTree(await tempDir(), {
+      'plugins/needy/index.mjs': pairPlugin('needy', 'needy', ", requires: ['databaseConnection']"),
+    });
+
+  it('exits 1 with DEPENDENCY_MISSING when a handler requires a service the default deps lack', async () => {
+    const result = await runCli(['start', '--json', '--request-type', 'needy', '--cwd', await needy()]);
     expect(result.code).toBe(1);
     const error = parseError(result);
     expect(error.code).toBe('DEPENDENCY_MISSING');
-    expect(error.message).toContain('sagemakerRuntime');
+    expect(error.message).toContain('databaseConnection');
+    // The default deps name what they do provide, sagemakerRuntime among them.
+    expect(error.message).toMatch(/provided: .*sagemakerRuntime/);
     expect(logLines(result.stderr).some((l) => l['event'] === 'ready')).toBe(false);
   });
 
   it('with EXTENSION_FALLBACK_ENABLED=1 the missing dependency falls back to the built-ins', async () => {
-    const result = await runCli(['start', '--json', '--request-type', 'sm_endpoint'], {
+    const result = await runCli(['start', '--json', '--request-type', 'needy', '--cwd', await needy()], {
       env: { EXTENSION_FALLBACK_ENABLED: '1' },
     });
     expect(result.code, result.stdout + result.stderr).toBe(0);
@@ -582,31 +590,31 @@ describe('usage', () => {
   });
 });
 
-describe('for people: explain, terminal output, help, usage errors, start --watch', () => {
-  /** Run the CLI in-process, as if stdout were (or were not) a terminal, with NO_COLOR as given. */
-  async function inProcess(
-    args: string[],
-    options: { tty?: boolean; noColor?: string } = {},
-  ): Promise<{ code: number; stdout: string }> {
-    const saved = process.env['NO_COLOR'];
-    if (options.noColor === undefined) delete process.env['NO_COLOR'];
-    else process.env['NO_COLOR'] = options.noColor;
-    let stdout = '';
-    try {
-      const code = await main([...args, '--log-level', 'silent'], {
-        stdout: (text) => void (stdout += text),
-        stdoutIsTTY: options.tty ?? false,
-      });
-      return { code, stdout };
-    } finally {
-      if (saved === undefined) delete process.env['NO_COLOR'];
-      else process.env['NO_COLOR'] = saved;
-    }
+/** Run the CLI in-process, as if stdout were (or were not) a terminal, with NO_COLOR as given. */
+async function inProcess(
+  args: string[],
+  options: { tty?: boolean; noColor?: string } = {},
+): Promise<{ code: number; stdout: string }> {
+  const saved = process.env['NO_COLOR'];
+  if (options.noColor === undefined) delete process.env['NO_COLOR'];
+  else process.env['NO_COLOR'] = options.noColor;
+  let stdout = '';
+  try {
+    const code = await main([...args, '--log-level', 'silent'], {
+      stdout: (text) => void (stdout += text),
+      stdoutIsTTY: options.tty ?? false,
+    });
+    return { code, stdout };
+  } finally {
+    if (saved === undefined) delete process.env['NO_COLOR'];
+    else process.env['NO_COLOR'] = saved;
   }
-  const ESC = '\u001b[';
-  const halfPlugin =
-    "class R { processRegionRequest() {} }\nexport default { requestType: 'half', handlerType: 'REGION_REQUEST_HANDLER', name: 'half-region', handler: R };\n";
+}
+const ESC = '\u001b[';
+const halfPlugin =
+  "class R { processRegionRequest() {} }\nexport default { requestType: 'half', handlerType: 'REGION_REQUEST_HANDLER', name: 'half-region', handler: R };\n";
 
+describe('for people: explain', () => {
   it('explain --json prints one document: the winner per slot, the source with the config file, the DUPLICATE_SLOT loser; exit 1 iff it failed', async () => {
     const dir = await tree({
       config: { requestType: 'good' },
@@ -630,7 +638,8 @@ describe('for people: explain, terminal output, help, usage errors, start --watc
       extra: { 'plugins/zz-dup/index.mjs': pairPlugin('good', 'dup') },
     });
     const result = await runCli(['explain', '--cwd', dir]);
-    expect([0, 1]).toContain(result.code);
+    // The duplicate is refused (DUPLICATE_SLOT), so explain reports the winner and exits 1.
+    expect(result.code).toBe(1);
     for (const text of [
       'osml-extensions.config.json',
       'good-region',
@@ -674,7 +683,9 @@ describe('for people: explain, terminal output, help, usage errors, start --watc
     expect(stdout).toContain('good-regoin');
     expect(stdout).toContain('"good-region"');
   });
+});
 
+describe('for people: terminal output', () => {
   it('list on a terminal: a table with a bold header, the refused code in red and an incomplete type in yellow', async () => {
     const dir = await tree({ rejected: true, extra: { 'plugins/half/index.mjs': halfPlugin } });
     const { code, stdout } = await inProcess(['list', '--cwd', dir], { tty: true });
@@ -711,7 +722,9 @@ describe('for people: explain, terminal output, help, usage errors, start --watc
     expect((await inProcess(['explain', '--cwd', dir], { tty: true })).stdout).toContain(ESC);
     expect((await inProcess(['explain', '--cwd', dir], { tty: true, noColor: '1' })).stdout).not.toContain(ESC);
   });
+});
 
+describe('for people: help, version and usage errors', () => {
   it('--help works on every command and shows an example of it', async () => {
     expect(COMMANDS.map((c) => c.name)).toEqual(
       expect.arrayContaining(['list', 'check', 'resolve', 'explain', 'start']),
@@ -756,7 +769,9 @@ describe('for people: explain, terminal output, help, usage errors, start --watc
     expect(error.code).toBe('USAGE_INVALID');
     expect(error.message).toContain(flag);
   });
+});
 
+describe('for people: start --watch', () => {
   it('start --watch logs ready, reloads when a plugin folder is added, and exits 0 on SIGTERM', async () => {
     const dir = await tree();
     const env: Record<string, string | undefined> = {

@@ -13,7 +13,7 @@ import { startModelServer } from '../../examples/model-server/server.mjs';
 import { runImage, type RunImageOptions } from '../../src/host/run.js';
 import type { Feature, FeatureCollection } from '../../src/shared/geojson.js';
 import { isExtensionError } from '../../src/shared/errors.js';
-import { writeGeoTiff, type WriteGeoTiffOptions } from '../helpers/geotiff.js';
+import { tinyTiff, writeGeoTiff, type WriteGeoTiffOptions } from '../helpers/geotiff.js';
 import { fixture, recordingLogger, tempDir } from '../helpers/index.js';
 
 interface OraclePoint {
@@ -233,10 +233,13 @@ describe('runImage: what cannot start', () => {
     await writeFile(path.join(dir, 'truncated.tif'), bytes.subarray(0, bytes.length >> 1));
     await writeFile(path.join(dir, 'text.tif'), 'this is not an image\n');
     await writeFile(path.join(dir, 'empty.tif'), '');
-    expect(await refused(path.join(dir, 'truncated.tif'))).toMatch(/^IMAGE_UN(READABLE|SUPPORTED)$/);
+    const tiny = { width: 2, height: 2, bits: 8, format: 1 as const, data: Buffer.alloc(4) };
+    await writeFile(path.join(dir, 'huge.tif'), tinyTiff({ ...tiny, declared: { width: 100_000, height: 100_000 } }));
+    expect(await refused(path.join(dir, 'truncated.tif'))).toBe('IMAGE_UNREADABLE');
     expect(await refused(path.join(dir, 'text.tif'))).toBe('IMAGE_UNREADABLE');
-    expect(await refused(path.join(dir, 'empty.tif'))).toMatch(/^IMAGE_UN(READABLE|SUPPORTED)$/);
+    expect(await refused(path.join(dir, 'empty.tif'))).toBe('IMAGE_UNREADABLE');
     expect(await refused(path.join(dir, 'missing.tif'))).toBe('IMAGE_UNREADABLE');
+    expect(await refused(path.join(dir, 'huge.tif'))).toBe('IMAGE_UNREADABLE');
   });
 
   it('refuses a bad request before reading anything, listing every bad field', async () => {

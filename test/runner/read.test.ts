@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { openImage, type ImageSource } from '../../src/runner/read.js';
 import { isExtensionError } from '../../src/shared/errors.js';
 import type { Bounds } from '../../src/shared/geojson.js';
-import { encodeGeoTiff, renderPixels, writeGeoTiff, type WriteGeoTiffOptions } from '../helpers/geotiff.js';
+import { encodeGeoTiff, renderPixels, writeGeoTiff, type WriteGeoTiffOptions, tinyTiff } from '../helpers/geotiff.js';
 import { fixture, tempDir } from '../helpers/index.js';
 
 const L7 = fixture('imagery/L7_ETMs.tif');
@@ -48,61 +48,6 @@ async function failure(promise: Promise<unknown>): Promise<{ code: string; text:
   if (!isExtensionError(error)) throw new Error(`expected an ExtensionError, got ${String(error)}`);
   const p = error.params as { reason?: string; problem?: string; problems?: string[] };
   return { code: error.code, text: p.reason ?? p.problem ?? p.problems?.join('; ') ?? '' };
-}
-
-/**
- * A minimal little-endian, single-strip, uncompressed TIFF with any sample type, for what the
- * 8-bit GeoTIFF helper cannot write. `declared` overrides the size written in the header.
- */
-function tinyTiff(o: {
-  width: number;
-  height: number;
-  samples?: number;
-  bits: number;
-  format: 1 | 2 | 3 | 6;
-  data: Buffer;
-  declared?: { width: number; height: number; compression?: number };
-  noData?: string;
-}): Buffer {
-  const n = o.samples ?? 1;
-  const [w, h] = o.declared ? [o.declared.width, o.declared.height] : [o.width, o.height];
-  const entries: [tag: number, type: 2 | 3 | 4, values: number[] | string][] = [
-    [256, 4, [w]],
-    [257, 4, [h]],
-    [258, 3, Array<number>(n).fill(o.bits)],
-    [259, 3, [o.declared?.compression ?? 1]],
-    [262, 3, [n === 3 ? 2 : 1]],
-    [273, 4, [8]],
-    [277, 3, [n]],
-    [278, 4, [h]],
-    [279, 4, [o.data.length]],
-    [284, 3, [1]],
-    [339, 3, Array<number>(n).fill(o.format)],
-  ];
-  if (o.noData !== undefined) entries.push([42113, 2, `${o.noData}\0`]);
-  const size = (t: 2 | 3 | 4, v: number[] | string) => v.length * (t === 4 ? 4 : t === 3 ? 2 : 1);
-  const ifd = 8 + o.data.length + (o.data.length % 2);
-  let extra = ifd + 2 + entries.length * 12 + 4;
-  const buf = Buffer.alloc(extra + entries.reduce((s, [, t, v]) => s + size(t, v) + 2, 0));
-  buf.write('II*\0', 0, 'latin1');
-  buf.writeUInt32LE(ifd, 4);
-  o.data.copy(buf, 8);
-  buf.writeUInt16LE(entries.length, ifd);
-  entries.forEach(([tag, type, values], i) => {
-    const at = ifd + 2 + i * 12;
-    buf.writeUInt16LE(tag, at);
-    buf.writeUInt16LE(type, at + 2);
-    buf.writeUInt32LE(values.length, at + 4);
-    let to = at + 8;
-    if (size(type, values) > 4) {
-      buf.writeUInt32LE(extra, to);
-      to = extra;
-      extra += size(type, values) + (size(type, values) % 2);
-    }
-    if (typeof values === 'string') buf.write(values, to, 'latin1');
-    else values.forEach((v, k) => (type === 4 ? buf.writeUInt32LE(v, to + k * 4) : buf.writeUInt16LE(v, to + k * 2)));
-  });
-  return buf;
 }
 
 async function write(name: string, bytes: Buffer | Uint8Array): Promise<string> {
