@@ -136,6 +136,10 @@ export const configSchema = z.strictObject({
   permissions: z.enum(['strict', 'warn', 'off']).optional(),
   probe: z.boolean().optional(),
   allowUnpinned: z.boolean().optional(),
+  asyncInputLocation: z
+    .string()
+    .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be an s3://bucket/prefix/ URL')
+    .optional(),
 });
 
 /** What a config file may hold. */
@@ -192,6 +196,8 @@ export interface ResolvedConfig {
   probe: boolean;
   /** With a lock file, let plugins missing from it load (with a warning). */
   allowUnpinned: boolean;
+  /** Where the async SageMaker request type puts tiles, `s3://bucket/prefix/` (`--async-input` beats it). */
+  asyncInputLocation?: string;
   /** Where `osml-extensions lock` writes and the loader reads the lock file. */
   lockFile: string;
 }
@@ -331,6 +337,7 @@ export async function loadConfig(options: ConfigOptions = {}): Promise<ResolvedC
     permissions: file.permissions ?? 'strict',
     probe: file.probe ?? false,
     allowUnpinned: file.allowUnpinned ?? false,
+    ...(file.asyncInputLocation === undefined ? {} : { asyncInputLocation: file.asyncInputLocation }),
     lockFile: path.join(baseDir, LOCK_FILE),
   };
 }

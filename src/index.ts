@@ -82,5 +82,9 @@ export {
   type WatchState,
 } from './host/watch.js';
 export * from './handlers/index.js';
+export { createAwsServices, type AwsServices, type AwsServicesOptions, type OutputSink } from './services/aws.js';
+export type { AsyncPolling } from './services/sagemaker.js';
+export { SAGEMAKER_MAX_BODY_BYTES, type SageMakerRuntime } from './services/types.js';
+export { createLimiter, mapBounded, type Limiter } from './shared/concurrency.js';
 export { runImage, type RunImageOptions, type RunInput, type RunSummary } from './host/run.js';
 export { buildRunRequest, parseImageRequest, type RunOptions, type RunRequest } from './runner/request.js';

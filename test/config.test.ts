@@ -376,3 +376,17 @@ describe('loadConfig: environment overlay', () => {
     expect(config).toMatchObject({ useExtensions: false, fallbackEnabled: false, logLevel: 'trace', strict: true });
   });
 });
+
+describe('loadConfig: asyncInputLocation', () => {
+  it('takes an s3://bucket/prefix/ URL, and is absent by default', async () => {
+    const dir = await project({ 'osml-extensions.config.json': json({ asyncInputLocation: 's3://tiles/in/' }) });
+    expect((await load(dir)).asyncInputLocation).toBe('s3://tiles/in/');
+    expect((await load(await project())).asyncInputLocation).toBeUndefined();
+  });
+
+  it('refuses anything else with CONFIG_INVALID naming the key', async () => {
+    const dir = await project({ 'osml-extensions.config.json': json({ asyncInputLocation: '/tmp/tiles' }) });
+    const error = await configError(load(dir));
+    expect(error.message).toContain('asyncInputLocation');
+  });
+});

@@ -1,5 +1,6 @@
 /**
- * The SageMaker plugins this repository ships, run against a fake `sagemakerRuntime`. They are
+ * The SageMaker plugins this repository ships, run against a fake `sagemakerRuntime` (the real one,
+ * on the AWS SDK against a local SageMaker runtime, is tested in test/host/sagemaker-run.test.ts). They are
  * TypeScript imported through jiti, as the loader imports them (Node's own loader cannot run .ts,
  * and vitest.config.ts leaves plugins/ to it). They import `osml-extensions` (dist/ via the
  * package self-reference): run `npm run build` first.
@@ -8,7 +9,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createJiti } from 'jiti';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Bounds, FeatureCollection, RegionRequest } from '../src/handlers/types.js';
+import type { Bounds, FeatureCollection, PixelSource, RegionRequest, TileRequest } from '../src/handlers/types.js';
+import { ExtensionError } from '../src/shared/errors.js';
 import { attachedManifest, validateManifest } from '../src/plugin/manifest.js';
 import { HandlerType } from '../src/shared/types.js';
 import { ROOT } from './helpers/index.js';
@@ -30,51 +32,44 @@ beforeAll(async () => {
   asyncSm = await importPlugin<AsyncModule>('plugins/async-sm-endpoint/index.ts');
 });
 
-const encode = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
-
 /** What the fake model finds in every tile: one point at tile-local (5, 5). */
 const tileResult = (): FeatureCollection => ({
   type: 'FeatureCollection',
   features: [{ type: 'Feature', geometry: { type: 'Point', coordinates: [5, 5] }, properties: { label: 'ship' } }],
 });
 
-interface InvokeCall {
-  EndpointName: string;
-  ContentType: string;
-  Body: string;
-}
-
-/** A fake SageMaker runtime. `getOutput` returns undefined for the first `pendingPolls` polls of each location. */
-function fakeRuntime(options: { pendingPolls?: number; response?: unknown } = {}) {
-  const pendingPolls = options.pendingPolls ?? 0;
-  const response = (): unknown => options.response ?? tileResult();
-  const calls: InvokeCall[] = [];
-  const asyncCalls: InvokeCall[] = [];
-  const polls = new Map<string, number>();
+/** A fake host `sagemakerRuntime`: records the tiles it is given, answers `response` (or fails with `fail`). */
+function fakeRuntime(
+  options: { response?: unknown; maxBodyBytes?: number; fail?: (tile: TileRequest) => unknown } = {},
+) {
+  const calls: TileRequest[] = [];
+  const asyncCalls: TileRequest[] = [];
+  const answer = async (tile: TileRequest): Promise<FeatureCollection> => {
+    const failure = options.fail?.(tile);
+    if (failure !== undefined) throw failure;
+    return structuredClone(options.response ?? tileResult()) as FeatureCollection;
+  };
   return {
     calls,
     asyncCalls,
-    polls,
-    async invokeEndpoint(request: InvokeCall): Promise<{ Body: Uint8Array }> {
-      calls.push(request);
-      return { Body: encode(response()) };
+    maxBodyBytes: options.maxBodyBytes ?? 6 * 1024 * 1024,
+    invokeEndpoint(tile: TileRequest): Promise<FeatureCollection> {
+      calls.push(tile);
+      return answer(tile);
     },
-    async invokeEndpointAsync(request: InvokeCall): Promise<{ OutputLocation: string }> {
-      asyncCalls.push(request);
-      const OutputLocation = `s3://bucket/out/${asyncCalls.length}.out`;
-      polls.set(OutputLocation, 0);
-      return { OutputLocation };
-    },
-    async getOutput(location: string): Promise<Uint8Array | undefined> {
-      const count = (polls.get(location) ?? 0) + 1;
-      polls.set(location, count);
-      return count <= pendingPolls ? undefined : encode(response());
+    invokeEndpointAsync(tile: TileRequest): Promise<FeatureCollection> {
+      asyncCalls.push(tile);
+      return answer(tile);
     },
   };
 }
 
-const bodyOf = (call: InvokeCall): { imageId: string; bounds: Bounds } =>
-  JSON.parse(call.Body) as { imageId: string; bounds: Bounds };
+/** Grey pixels for any window: the image a region request reads its tiles from. */
+const greyImage: PixelSource = {
+  readWindow: (b) =>
+    Promise.resolve({ data: Buffer.alloc(b.width * b.height, 90), width: b.width, height: b.height, channels: 1 }),
+};
+
 const pointsOf = (fc: FeatureCollection): unknown[] =>
   fc.features.map((f) => (f.geometry?.type === 'Point' ? f.geometry.coordinates : f.geometry));
 
@@ -94,18 +89,15 @@ const region = (x: number, y: number): RegionRequest => ({
 });
 
 describe('sm-endpoint region handler', () => {
-  it('invokes the endpoint once per tile and returns features in image coordinates', async () => {
+  it('sends each tile through the runtime once and returns features in image coordinates', async () => {
     const runtime = fakeRuntime();
     const handler = new sm.SageMakerRegionHandler({ sagemakerRuntime: runtime });
     const result = await handler.processRegionRequest(region(512, 1024));
 
     expect(runtime.calls).toHaveLength(4);
-    for (const call of runtime.calls) {
-      expect(call.EndpointName).toBe('my-sm-endpoint');
-      expect(call.ContentType).toBe('application/json');
-      expect(typeof call.Body).toBe('string');
-    }
-    expect(runtime.calls.map(bodyOf)).toEqual(quadrants(512, 1024).map((bounds) => ({ imageId: 'img-1', bounds })));
+    expect(runtime.asyncCalls).toHaveLength(0);
+    expect(runtime.calls.every((c) => c.endpoint === 'my-sm-endpoint' && c.imageId === 'img-1')).toBe(true);
+    expect(runtime.calls.map((c) => c.bounds)).toEqual(quadrants(512, 1024));
     expect(result.type).toBe('FeatureCollection');
     expect(pointsOf(result)).toEqual([
       [517, 1029],
@@ -122,6 +114,29 @@ describe('sm-endpoint region handler', () => {
     });
   });
 
+  it("sends the tile's encoded bytes, their Content-Type and the request's parameters", async () => {
+    const runtime = fakeRuntime();
+    const handler = new sm.SageMakerRegionHandler({ sagemakerRuntime: runtime });
+    const parameters = { CustomAttributes: 'model_selection=blobs', TargetVariant: 'AllTraffic' };
+    await handler.processRegionRequest({ ...region(0, 0), image: greyImage, parameters });
+
+    expect(runtime.calls).toHaveLength(4);
+    for (const call of runtime.calls) {
+      expect(call.contentType).toBe('image/png');
+      expect([...(call.body ?? new Uint8Array()).subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
+      expect(call.parameters).toEqual(parameters);
+      expect(call.name).toMatch(/^tile \d\/4 /);
+    }
+  });
+
+  it("refuses a tile over the runtime's maxBodyBytes with TILE_TOO_LARGE before any call", async () => {
+    const runtime = fakeRuntime({ maxBodyBytes: 100 });
+    const handler = new sm.SageMakerRegionHandler({ sagemakerRuntime: runtime });
+    const result = await handler.processRegionRequest({ ...region(0, 0), image: greyImage });
+    expect(runtime.calls).toHaveLength(0);
+    expect(result.failedTiles?.map((f) => f.code)).toEqual(Array(4).fill('TILE_TOO_LARGE'));
+  });
+
   it.each([
     ['an error object', { message: 'model crashed' }],
     ['an array', []],
@@ -133,6 +148,11 @@ describe('sm-endpoint region handler', () => {
     expect(result.features).toEqual([]);
     expect(result.failedTiles).toHaveLength(4);
     for (const failure of result.failedTiles ?? []) expect(failure.message).toMatch(/my-sm-endpoint/);
+  });
+
+  it('refuses to be built with something that is not the host runtime (the old SDK-shaped fake)', () => {
+    const old = { invokeEndpoint: () => Promise.resolve({ Body: '' }) };
+    expect(() => new sm.SageMakerRegionHandler({ sagemakerRuntime: old as never })).toThrow(TypeError);
   });
 });
 
@@ -152,8 +172,8 @@ describe('sm-endpoint image handler', () => {
     });
 
     expect(runtime.calls).toHaveLength(8);
-    expect(runtime.calls.every((c) => c.EndpointName === 'my-sm-endpoint')).toBe(true);
-    expect(runtime.calls.map((c) => bodyOf(c).bounds)).toEqual([...quadrants(0, 0), ...quadrants(512, 0)]);
+    expect(runtime.calls.every((c) => c.endpoint === 'my-sm-endpoint')).toBe(true);
+    expect(runtime.calls.map((c) => c.bounds)).toEqual([...quadrants(0, 0), ...quadrants(512, 0)]);
     expect(pointsOf(result)).toEqual([
       [5, 5],
       [261, 5],
@@ -168,20 +188,19 @@ describe('sm-endpoint image handler', () => {
 });
 
 describe('async-sm-endpoint region handler', () => {
-  it('submits each tile and polls until its output appears', async () => {
-    const runtime = fakeRuntime({ pendingPolls: 2 });
-    const handler = new asyncSm.AsyncSageMakerRegionHandler({
-      sagemakerRuntime: runtime,
-      asyncPolling: { intervalMs: 1, maxPolls: 5 },
-    });
-    const result = await handler.processRegionRequest(region(0, 512));
+  it("sends each tile's bytes through the runtime's async inference", async () => {
+    const runtime = fakeRuntime();
+    const handler = new asyncSm.AsyncSageMakerRegionHandler({ sagemakerRuntime: runtime });
+    const result = await handler.processRegionRequest({ ...region(0, 512), image: greyImage });
 
     expect(runtime.calls).toHaveLength(0);
     expect(runtime.asyncCalls).toHaveLength(4);
-    expect(runtime.asyncCalls.every((c) => c.EndpointName === 'my-sm-endpoint')).toBe(true);
-    expect(runtime.asyncCalls.map((c) => bodyOf(c).bounds)).toEqual(quadrants(0, 512));
-    // Two empty polls, then the output, for every tile.
-    expect([...runtime.polls.values()]).toEqual([3, 3, 3, 3]);
+    expect(runtime.asyncCalls.every((c) => c.endpoint === 'my-sm-endpoint' && c.contentType === 'image/png')).toBe(
+      true,
+    );
+    // Tiles are read and encoded concurrently, so calls come in any order.
+    const byPosition = (a: Bounds, b: Bounds) => a.y - b.y || a.x - b.x;
+    expect(runtime.asyncCalls.map((c) => c.bounds).sort(byPosition)).toEqual(quadrants(0, 512));
     expect(pointsOf(result)).toEqual([
       [5, 517],
       [261, 517],
@@ -190,29 +209,21 @@ describe('async-sm-endpoint region handler', () => {
     ]);
   });
 
-  it('fails after maxPolls, naming the output location', async () => {
-    const runtime = fakeRuntime({ pendingPolls: 1_000 });
-    const handler = new asyncSm.AsyncSageMakerRegionHandler({
-      sagemakerRuntime: runtime,
-      asyncPolling: { intervalMs: 1, maxPolls: 5 },
+  it('lists a tile whose inference failed and goes on with the others', async () => {
+    const runtime = fakeRuntime({
+      fail: (tile) => (tile.bounds.x === 256 && tile.bounds.y === 0 ? new Error('no') : undefined),
     });
+    const handler = new asyncSm.AsyncSageMakerRegionHandler({ sagemakerRuntime: runtime });
     const result = await handler.processRegionRequest(region(0, 0));
-    expect(result.failedTiles).toHaveLength(4);
-    const location = [...runtime.polls.keys()][0] ?? '(none)';
-    expect(location).toMatch(/^s3:\/\//);
-    expect(result.failedTiles?.some((f) => f.message.includes(location))).toBe(true);
-    expect(runtime.polls.get(location)).toBe(5);
+    expect(result.failedTiles?.map((f) => f.bounds)).toEqual([{ x: 256, y: 0, width: 256, height: 256 }]);
+    expect(result.features).toHaveLength(3);
   });
 
-  it('fails the tiles whose output is not a FeatureCollection, naming the endpoint', async () => {
-    const runtime = fakeRuntime({ pendingPolls: 1, response: { status: 'failed' } });
-    const handler = new asyncSm.AsyncSageMakerRegionHandler({
-      sagemakerRuntime: runtime,
-      asyncPolling: { intervalMs: 1, maxPolls: 5 },
-    });
-    const result = await handler.processRegionRequest(region(0, 0));
-    expect(result.failedTiles).toHaveLength(4);
-    for (const failure of result.failedTiles ?? []) expect(failure.message).toMatch(/my-sm-endpoint/);
+  it('stops the region with ASYNC_INPUT_FAILED, the one error no tile can outlive', async () => {
+    const stop = new ExtensionError('ASYNC_INPUT_FAILED', { location: 's3://b/in/', endpoint: 'e', reason: 'denied' });
+    const runtime = fakeRuntime({ fail: () => stop });
+    const handler = new asyncSm.AsyncSageMakerRegionHandler({ sagemakerRuntime: runtime });
+    await expect(handler.processRegionRequest(region(0, 0))).rejects.toMatchObject({ code: 'ASYNC_INPUT_FAILED' });
   });
 });
 
@@ -291,8 +302,8 @@ describe('async-sm-endpoint image handler', () => {
   );
 
   it('runs a small image end to end through the async region handler', async () => {
-    const runtime = fakeRuntime({ pendingPolls: 1 });
-    const deps = { sagemakerRuntime: runtime, asyncPolling: { intervalMs: 1, maxPolls: 5 }, regionsInFlight: 2 };
+    const runtime = fakeRuntime();
+    const deps = { sagemakerRuntime: runtime, regionsInFlight: 2 };
     const regionHandler = new asyncSm.AsyncSageMakerRegionHandler(deps);
     const handler = new asyncSm.AsyncSageMakerImageHandler({ ...deps, regionRequestHandler: regionHandler });
     const result = await handler.processImageRequest({

@@ -2,29 +2,24 @@
  * Asynchronous SageMaker endpoint handlers (request type `async_sm_endpoint`).
  *
  * An example of the plain-object manifest form: `export const manifests = [...]`, no decorators.
- * Async endpoints queue requests, so the region handler submits each tile and polls for its
- * output, and the image handler keeps several regions in flight at once.
+ * Each tile goes through the host's `sagemakerRuntime`: its bytes are put in S3 under the input
+ * location, the endpoint is invoked with it, and the host polls the output and failure locations
+ * (its requests bounded however many tiles wait). Waiting costs nothing here, so the image handler
+ * keeps several regions in flight at once.
  */
 import {
   ImageRequestHandler,
+  mapBounded,
   RegionRequestHandler,
-  type FeatureCollection,
   type ImageHandlerDeps,
   type ManifestInput,
-  type RegionHandlerDeps,
+  type ProcessingResult,
   type RegionRequest,
-  type TileRequest,
 } from 'osml-extensions';
-import { parseFeatureCollection, tileBody, type AsyncSageMakerRuntime } from '../_shared/sagemaker.js';
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+import { asyncInvoker, runtimeOf, type SageMakerRegionDeps } from '../_shared/sagemaker.js';
 
 /** What the region handler is constructed with. */
-export interface AsyncSageMakerRegionDeps extends RegionHandlerDeps {
-  sagemakerRuntime: AsyncSageMakerRuntime;
-  /** How often and how long to poll for a tile's output. @default { intervalMs: 1000, maxPolls: 300 } */
-  asyncPolling?: { intervalMs?: number; maxPolls?: number };
-}
+export type AsyncSageMakerRegionDeps = SageMakerRegionDeps;
 
 /** What the image handler is constructed with. */
 export interface AsyncSageMakerImageDeps extends ImageHandlerDeps {
@@ -32,34 +27,11 @@ export interface AsyncSageMakerImageDeps extends ImageHandlerDeps {
   regionsInFlight?: number;
 }
 
-/** Submits each tile to an asynchronous endpoint and polls until its output is there. */
+/** Sends each tile to an asynchronous endpoint and waits for its result. */
 export class AsyncSageMakerRegionHandler extends RegionRequestHandler {
-  readonly #runtime: AsyncSageMakerRuntime;
-  readonly #pollIntervalMs: number;
-  readonly #maxPolls: number;
-
+  /** @throws TypeError when `deps.sagemakerRuntime` is not the host's SageMaker runtime. */
   constructor(deps: AsyncSageMakerRegionDeps) {
-    super(deps);
-    this.#runtime = deps.sagemakerRuntime;
-    this.#pollIntervalMs = deps.asyncPolling?.intervalMs ?? 1000;
-    this.#maxPolls = deps.asyncPolling?.maxPolls ?? 300;
-  }
-
-  /** Submit the tile, then poll its output location until the result is there. */
-  protected override async invokeModel(tile: TileRequest): Promise<FeatureCollection> {
-    const { OutputLocation } = await this.#runtime.invokeEndpointAsync({
-      EndpointName: tile.endpoint,
-      ContentType: 'application/json',
-      Body: tileBody(tile),
-    });
-    for (let poll = 0; poll < this.#maxPolls; poll++) {
-      const body = await this.#runtime.getOutput(OutputLocation);
-      if (body !== undefined) return parseFeatureCollection(body, tile.endpoint);
-      await sleep(this.#pollIntervalMs);
-    }
-    throw new Error(
-      `No output at ${OutputLocation} from async endpoint ${tile.endpoint} after ${this.#maxPolls} polls`,
-    );
+    super({ ...deps, modelInvoker: asyncInvoker(runtimeOf(deps)) });
   }
 }
 
@@ -73,17 +45,8 @@ export class AsyncSageMakerImageHandler extends ImageRequestHandler {
   }
 
   /** Process regions with up to `regionsInFlight` at once; results keep region order. */
-  protected override async processRegions(requests: readonly RegionRequest[]): Promise<FeatureCollection[]> {
-    const results: FeatureCollection[] = new Array<FeatureCollection>(requests.length);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < requests.length) {
-        const index = next++;
-        results[index] = await this.processRegion(requests[index] as RegionRequest);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.#regionsInFlight, requests.length) }, worker));
-    return results;
+  protected override processRegions(requests: readonly RegionRequest[]): Promise<ProcessingResult[]> {
+    return mapBounded(requests, this.#regionsInFlight, (request) => this.processRegion(request));
   }
 }
 

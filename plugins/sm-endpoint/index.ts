@@ -3,26 +3,16 @@
  *
  * An example plugin, written the way you would write yours: a folder with an `index.ts` (loaded
  * as it is, no build step) whose exported classes are declared with the `@registerHandler`
- * decorator. The region handler sends each tile to a synchronous SageMaker endpoint through the
- * `sagemakerRuntime` service the host provides (`requires`), so the plugin never holds credentials.
+ * decorator. The region handler sends each tile's bytes to a real-time SageMaker endpoint through
+ * the `sagemakerRuntime` service the host provides (`requires`), so the plugin never holds
+ * credentials; the base class reads, encodes and sends the tiles and reads the model's answers.
  */
-import {
-  HandlerType,
-  ImageRequestHandler,
-  RegionRequestHandler,
-  registerHandler,
-  type FeatureCollection,
-  type RegionHandlerDeps,
-  type TileRequest,
-} from 'osml-extensions';
-import { parseFeatureCollection, tileBody, type SageMakerRuntime } from '../_shared/sagemaker.js';
+import { HandlerType, ImageRequestHandler, RegionRequestHandler, registerHandler } from 'osml-extensions';
+import { realTimeInvoker, runtimeOf, type SageMakerRegionDeps } from '../_shared/sagemaker.js';
 
-/** What the region handler is constructed with: the host's services, `sagemakerRuntime` among them. */
-export interface SageMakerRegionDeps extends RegionHandlerDeps {
-  sagemakerRuntime: SageMakerRuntime;
-}
+export type { SageMakerRegionDeps };
 
-/** Invokes a synchronous SageMaker endpoint once per tile. */
+/** Invokes a real-time SageMaker endpoint once per tile (`tile.endpoint` is the endpoint name). */
 @registerHandler({
   requestType: 'sm_endpoint',
   handlerType: HandlerType.REGION_REQUEST_HANDLER,
@@ -33,22 +23,9 @@ export interface SageMakerRegionDeps extends RegionHandlerDeps {
   version: '1.0.0',
 })
 export class SageMakerRegionHandler extends RegionRequestHandler {
-  readonly #runtime: SageMakerRuntime;
-
+  /** @throws TypeError when `deps.sagemakerRuntime` is not the host's SageMaker runtime. */
   constructor(deps: SageMakerRegionDeps) {
-    super(deps);
-    this.#runtime = deps.sagemakerRuntime;
-  }
-
-  /** `tile.endpoint` is the SageMaker endpoint name. */
-  protected override async invokeModel(tile: TileRequest): Promise<FeatureCollection> {
-    const response = await this.#runtime.invokeEndpoint({
-      EndpointName: tile.endpoint,
-      ContentType: 'application/json',
-      Accept: 'application/geo+json',
-      Body: tileBody(tile),
-    });
-    return parseFeatureCollection(response.Body, tile.endpoint);
+    super({ ...deps, modelInvoker: realTimeInvoker(runtimeOf(deps)) });
   }
 }
 

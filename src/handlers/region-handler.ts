@@ -27,7 +27,8 @@ const DEFAULT_CONCURRENCY = 8;
  * overlapping by at least the tile overlap, reads and encodes each tile's pixels, sends them to the
  * model, and reads the answer (OSML's model-output format) into features in full-image pixels.
  *
- * A tile that fails (after the invoker's retries) is reported in `failedTiles` and the others go on.
+ * A tile that fails (after the invoker's retries) is reported in `failedTiles` and the others go on;
+ * only `ASYNC_INPUT_FAILED` (no tile can be sent at all) is thrown, stopping the run.
  * Detections in tile overlaps are reported by each tile that saw them; the runner de-duplicates once
  * over the whole image. Plugins extend this class and override {@link RegionRequestHandler.invokeModel}.
  */
@@ -70,6 +71,8 @@ export class RegionRequestHandler implements RegionProcessor {
         return features;
       } catch (error) {
         if (error instanceof RangeError || error instanceof TypeError) throw error;
+        // An async input location that cannot be written fails every tile alike: stop the run with one error.
+        if (isExtensionError(error, 'ASYNC_INPUT_FAILED')) throw error;
         const failure = {
           tile: name,
           bounds,

@@ -14,8 +14,9 @@ import { buildRunRequest, type RunOptions, type RunRequest } from '../runner/req
 import { parseRoi, roiPixelBounds } from '../runner/roi.js';
 import { planTiles } from '../runner/tile.js';
 import { writeFeaturesToFile, writeFeaturesToStream } from '../runner/write.js';
+import { inferRequestType, pickRequestType } from '../select/resolve.js';
+import { createAwsServices, type AwsServicesOptions } from '../services/aws.js';
 import { HttpModelInvoker } from '../services/http-model.js';
-import { ExtensionError } from '../shared/errors.js';
 import type { Feature } from '../shared/geojson.js';
 import { silentLogger, type Deps, type Logger } from '../shared/types.js';
 import { loadExtensions, type Extensions, type LoadExtensionsOptions } from './extensions.js';
@@ -49,7 +50,11 @@ export interface RunImageOptions extends LoadExtensionsOptions {
   stdout?: NodeJS.WritableStream;
   /** Extra image URL schemes, by protocol (`'s3:'`). */
   fetchers?: Record<string, ImageFetcher>;
-  /** Writers for output types other than `File` (`S3`). */
+  /** Where async SageMaker tiles go, `s3://bucket/prefix/`; beats the config's `asyncInputLocation`. */
+  asyncInputLocation?: string;
+  /** The AWS services' settings (async polling, limits, timeouts); region and credentials come from the SDK's chain. */
+  aws?: Omit<AwsServicesOptions, 'logger' | 'asyncInputLocation'>;
+  /** Writers for output types other than `File`; the host's own `S3` writer unless given. */
   sinks?: Record<
     string,
     (features: readonly Feature[], output: RunRequest['outputs'][number], run: RunRequest) => Promise<string>
@@ -105,19 +110,29 @@ export async function runImage(input: RunInput, options: RunImageOptions = {}): 
     ...input,
     ...(input.requestSource === undefined ? {} : { requestSource: input.requestSource }),
   });
-  for (const output of run.outputs) {
-    if (output.type !== 'File' && options.sinks?.[output.type] === undefined) {
-      throw new ExtensionError('UNSUPPORTED', {
-        field: 'outputs[].type',
-        received: `"${output.type}"`,
-        supported: ['File (--out)', ...Object.keys(options.sinks ?? {})],
-      });
-    }
-  }
   const ext = options.extensions ?? (await loadExtensions(options));
-  const selection = ext.resolve({ requestType: options.requestType, endpoint: run.endpointType });
+  // An endpoint name does not say whether the SageMaker endpoint is real-time or async: the request type in force does.
+  const picked = pickRequestType({ requestType: options.requestType, endpoint: run.endpointType }, ext.config);
+  const asyncName = run.endpointType === 'sagemaker' && picked.requestType === inferRequestType('async_sagemaker');
+  const selection = ext.resolve({
+    requestType: options.requestType,
+    endpoint: asyncName ? 'async_sagemaker' : run.endpointType,
+  });
 
-  const located = await locateImage(run.imageUrl, options.fetchers, ext.config.cwd);
+  // The SDK is loaded, and its clients made, only when an s3:// URL, an S3 output or a handler needs it.
+  const aws = createAwsServices({
+    logger,
+    ...options.aws,
+    asyncInputLocation: options.asyncInputLocation ?? ext.config.asyncInputLocation,
+  });
+  const sinks = { ...aws.sinks, ...options.sinks };
+  const needsSageMaker = [selection.region, selection.image].some((h) => h.requires?.includes('sagemakerRuntime'));
+  const located = await locateImage(run.imageUrl, { ...aws.fetchers, ...options.fetchers }, ext.config.cwd).catch(
+    (error: unknown) => {
+      aws.close();
+      throw error;
+    },
+  );
   try {
     const source = await openImage(located.file, { label: located.label });
     for (const warning of source.warnings) logger.warn({ event: 'run.warning', image: located.label }, warning);
@@ -130,6 +145,7 @@ export async function runImage(input: RunInput, options: RunImageOptions = {}): 
       logger,
       concurrency: options.concurrency ?? 8,
       tiling: { regionSize: run.regionSize, tileSize: run.tileSize, tileOverlap: run.tileOverlap },
+      ...(needsSageMaker ? { sagemakerRuntime: aws.sagemakerRuntime } : {}),
       ...options.deps,
     };
     const sizes = {
@@ -191,7 +207,7 @@ export async function runImage(input: RunInput, options: RunImageOptions = {}): 
           await writeFeaturesToFile(features, path.resolve(ext.config.cwd, output.path), output.path);
           out.push(output.path);
         } else {
-          out.push(await options.sinks![output.type]!(features, output, run));
+          out.push(await sinks[output.type]!(features, output, run));
         }
       }
     }
@@ -219,5 +235,6 @@ export async function runImage(input: RunInput, options: RunImageOptions = {}): 
     return summary;
   } finally {
     await located.release();
+    aws.close();
   }
 }

@@ -16,7 +16,7 @@ import { assertStrict, loadExtensions, type Extensions, type LoadExtensionsOptio
 import type { HandlerPair } from '../select/instantiate.js';
 import { silentLogger } from '../shared/types.js';
 import { relativePaths, toSource } from '../shared/paths.js';
-import { resolveSelection, type ResolveOptions, type Selection } from '../select/resolve.js';
+import type { ResolveOptions, Selection } from '../select/resolve.js';
 import type { Deps, Logger } from '../shared/types.js';
 
 /** Options for {@link watch}: how to boot, what to select, and how to watch. */
@@ -239,15 +239,7 @@ export async function watch<Region = RegionProcessor, Image = ImageProcessor>(
       const ext = await loadExtensions({ ...loadOptions, config, logger, reload: String(++reloadToken) });
       assertStrict(ext);
       // Still valid means the pair asked for: a new fallback would silently replace working handlers.
-      resolveSelection(
-        {
-          registry: ext.registry,
-          rejected: ext.rejected,
-          config: { ...config, fallbackEnabled: config.fallbackEnabled && state.selection.fallback },
-        },
-        selector,
-      );
-      const selection = ext.resolve(selector);
+      const selection = ext.resolve({ ...selector, fallback: config.fallbackEnabled && state.selection.fallback });
       next = {
         extensions: ext,
         selection,

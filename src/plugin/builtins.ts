@@ -2,6 +2,7 @@
  * The built-in `http` handler pair: always registered first, and the pair a fallback uses.
  */
 import { HttpModelInvoker, ImageRequestHandler, RegionRequestHandler, type HandlerLogger } from '../handlers/index.js';
+import { createAwsServices } from '../services/aws.js';
 import { toRegistered, type RegisteredHandler } from './registry.js';
 import { HandlerType, type Deps } from '../shared/types.js';
 
@@ -34,9 +35,16 @@ export const BUILTIN_HANDLERS: { readonly region: RegisteredHandler; readonly im
   });
 
 /**
- * The services `osml-extensions start` hands to handler constructors: an HTTP model invoker and
- * the logger. A host embedding the library passes its own.
+ * The services `osml-extensions start` hands to handler constructors: an HTTP model invoker, the
+ * `sagemakerRuntime` service (on the AWS SDK, loaded only when a handler first calls it) and the
+ * logger. A host embedding the library passes its own.
+ *
+ * @param options.asyncInputLocation - Where async SageMaker tiles go (config `asyncInputLocation`).
  */
-export function defaultDeps(logger?: HandlerLogger): Deps {
-  return { modelInvoker: new HttpModelInvoker(), ...(logger === undefined ? {} : { logger }) };
+export function defaultDeps(logger?: HandlerLogger, options: { asyncInputLocation?: string | undefined } = {}): Deps {
+  const { sagemakerRuntime } = createAwsServices({
+    asyncInputLocation: options.asyncInputLocation,
+    logger,
+  });
+  return { modelInvoker: new HttpModelInvoker(), sagemakerRuntime, ...(logger === undefined ? {} : { logger }) };
 }

@@ -273,7 +273,7 @@ export function explain(input: ExplainInput, options: ResolveOptions = {}): Expl
   let selection: Selection | undefined;
   let error: ExtensionError | undefined;
   try {
-    selection = resolveSelection({ ...input, config: { ...input.config, fallbackEnabled: false } }, options);
+    selection = resolveSelection(input, { ...options, fallback: false });
   } catch (thrown) {
     // The request type and endpoint were already checked above, so any ExtensionError here is a
     // reason no pair can be chosen (unknown, incomplete, endpoint, a refused plugin…).

@@ -19,6 +19,8 @@ export interface ResolveOptions {
   requestType?: string | undefined;
   /** Endpoint type of the model (`http`, `sagemaker`, `async_sagemaker`, or a user's own). */
   endpoint?: string | undefined;
+  /** Fall back to the built-in pair when no pair can be chosen. @default config `fallbackEnabled` */
+  fallback?: boolean | undefined;
 }
 
 /** The handler pair in force and how it was chosen. */
@@ -110,8 +112,11 @@ function refusedFor(requestType: string, rejected: readonly Rejection[]): { sour
     .filter((r) => !seen.has(`${r.source}\0${r.code}`) && seen.add(`${r.source}\0${r.code}`) !== undefined);
 }
 
-/** The pair for a request type, or the error that says why there is none. */
-function pairFor(
+/**
+ * The pair for a request type, or the error that says why there is none: the one check resolve,
+ * explain, live reload and the testing helpers share.
+ */
+export function pairFor(
   ctx: ResolveContext,
   requestType: string,
   from: string,
@@ -181,7 +186,7 @@ export function resolveSelection(ctx: ResolveContext, options: ResolveOptions = 
   try {
     return { ...base, requestType, fallback: false, ...pairFor(ctx, requestType, FROM[source], endpoint) };
   } catch (error) {
-    if (!ctx.config.fallbackEnabled || !(error instanceof ExtensionError)) throw error;
+    if (!(options.fallback ?? ctx.config.fallbackEnabled) || !(error instanceof ExtensionError)) throw error;
     return fallbackSelection(base, error);
   }
 }

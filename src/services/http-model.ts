@@ -24,7 +24,36 @@ export interface HttpModelInvokerOptions {
 
 /** Longest stretch of a response body quoted in an error message. */
 const EXCERPT_LENGTH = 200;
-const excerpt = (text: string): string => (text.length > EXCERPT_LENGTH ? `${text.slice(0, EXCERPT_LENGTH)}...` : text);
+/** The start of a long text, for an error message. */
+export const excerpt = (text: string): string =>
+  text.length > EXCERPT_LENGTH ? `${text.slice(0, EXCERPT_LENGTH)}...` : text;
+
+/** How messages name a tile that has no name of its own. */
+export const tileLabel = (tile: TileRequest): string => tile.name ?? `tile at x=${tile.bounds.x} y=${tile.bounds.y}`;
+
+/**
+ * The request body for a tile: its encoded bytes with their media type or, for a tile built by hand
+ * without pixels, the legacy `{imageId, bounds}` JSON.
+ */
+export function tileBody(tile: TileRequest): { body: Uint8Array | string; contentType: string } {
+  if (tile.body === undefined)
+    return { body: JSON.stringify({ imageId: tile.imageId, bounds: tile.bounds }), contentType: 'application/json' };
+  return { body: tile.body, contentType: tile.contentType ?? 'application/octet-stream' };
+}
+
+/**
+ * A model's answer text as JSON (its shape is the region handler's to check).
+ *
+ * @throws ExtensionError MODEL_OUTPUT_INVALID naming the tile and endpoint when it is not JSON.
+ */
+export function parseAnswer(text: string, tile: string, endpoint: string): FeatureCollection {
+  try {
+    return JSON.parse(text) as FeatureCollection;
+  } catch {
+    const problem = `a body that is not JSON: ${JSON.stringify(excerpt(text))}`;
+    throw new ExtensionError('MODEL_OUTPUT_INVALID', { tile, endpoint, problem });
+  }
+}
 
 /** An error's message plus its cause's: Node's fetch says only "fetch failed" and puts the reason in `cause`. */
 function errorText(err: unknown): string {
@@ -80,16 +109,10 @@ export class HttpModelInvoker implements ModelInvoker {
    *   MODEL_OUTPUT_INVALID when a 2xx answer is not JSON.
    */
   async invoke(tile: TileRequest): Promise<FeatureCollection> {
-    const tileName = tile.name ?? `tile at x=${tile.bounds.x} y=${tile.bounds.y}`;
+    const tileName = tileLabel(tile);
     for (let attempt = 0; ; attempt++) {
       try {
-        const text = await this.attempt(tile);
-        try {
-          return JSON.parse(text) as FeatureCollection;
-        } catch {
-          const problem = `a body that is not JSON: ${JSON.stringify(excerpt(text))}`;
-          throw new ExtensionError('MODEL_OUTPUT_INVALID', { tile: tileName, endpoint: tile.endpoint, problem });
-        }
+        return parseAnswer(await this.attempt(tile), tileName, tile.endpoint);
       } catch (error) {
         if (!(error instanceof AttemptError)) throw error;
         if (!error.retryable || attempt >= this.retries) {
@@ -111,14 +134,8 @@ export class HttpModelInvoker implements ModelInvoker {
     const headers: Record<string, string> = { accept: 'application/geo+json, application/json' };
     const custom = tile.parameters?.['CustomAttributes'];
     if (typeof custom === 'string') headers['x-amzn-sagemaker-custom-attributes'] = custom;
-    let body: string | Uint8Array;
-    if (tile.body === undefined) {
-      headers['content-type'] = 'application/json';
-      body = JSON.stringify({ imageId: tile.imageId, bounds: tile.bounds });
-    } else {
-      headers['content-type'] = tile.contentType ?? 'application/octet-stream';
-      body = tile.body;
-    }
+    const { body, contentType } = tileBody(tile);
+    headers['content-type'] = contentType;
     let response: Response;
     let text: string;
     try {

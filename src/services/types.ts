@@ -28,3 +28,25 @@ export interface ModelInvoker {
   readonly maxBodyBytes?: number;
   invoke(tile: TileRequest): Promise<FeatureCollection>;
 }
+
+/** SageMaker's real-time payload limit, 6 MB: larger tiles fail with TILE_TOO_LARGE, unsent. */
+export const SAGEMAKER_MAX_BODY_BYTES = 6 * 1024 * 1024;
+
+/**
+ * The `sagemakerRuntime` service the host provides to handlers that `require` it: SageMaker
+ * inference on the host's AWS clients and credentials, so a plugin never holds either. Both calls
+ * take a tile whose `endpoint` is the endpoint name and resolve to the model's parsed answer (read
+ * by the region handler as any model's); they fail with an `ExtensionError` naming the endpoint
+ * and the tile (`MODEL_FAILED`, `MODEL_OUTPUT_INVALID`; `ASYNC_INPUT_FAILED` stops an async run).
+ */
+export interface SageMakerRuntime {
+  /** The largest real-time request body (6 MB): give it to the region handler as `maxBodyBytes`. */
+  readonly maxBodyBytes: number;
+  /** Real-time inference (`InvokeEndpoint`): the tile's bytes as the body. */
+  invokeEndpoint(tile: TileRequest): Promise<FeatureCollection>;
+  /**
+   * Asynchronous inference: the tile's bytes are put under the input location, `InvokeEndpointAsync`
+   * is called with it, and the output and failure locations are polled until one appears.
+   */
+  invokeEndpointAsync(tile: TileRequest): Promise<FeatureCollection>;
+}

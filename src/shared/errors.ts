@@ -259,6 +259,12 @@ const TABLE = {
     message: (p: { out: string; reason: string }) =>
       `Cannot write the features to ${p.out}: ${p.reason}. Nothing partial was left there; fix the location and run again.`,
   },
+  ASYNC_INPUT_FAILED: {
+    summary:
+      'An async SageMaker run cannot put its tiles in the input location (`asyncInputLocation` / `--async-input` unset, a missing bucket, no permission); the run stops.',
+    message: (p: { location: string; endpoint: string; reason: string }) =>
+      `Cannot upload tiles for the async endpoint ${p.endpoint} to ${p.location}: ${p.reason}. Set \`asyncInputLocation\` (or \`--async-input\`) to an s3://bucket/prefix/ this host may write to; the run was stopped.`,
+  },
   // RUNNER-CODES-END
 } as const;
 

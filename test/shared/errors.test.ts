@@ -43,6 +43,7 @@ import { readModelOutput } from '../../src/runner/model-output.js';
 import { openImage } from '../../src/runner/read.js';
 import { buildRunRequest } from '../../src/runner/request.js';
 import { writeFeaturesToFile } from '../../src/runner/write.js';
+import { createAwsServices } from '../../src/services/aws.js';
 import { HttpModelInvoker } from '../../src/services/http-model.js';
 
 /** What a scenario observed: the code, and the text that must name where the problem is. */
@@ -367,6 +368,12 @@ const scenarios: Record<ErrorCode, () => Promise<Observed>> = {
     });
     const failure = result.failedTiles?.[0];
     return { code: failure?.code ?? 'none', message: failure?.message ?? '', where: 'tile 1/1' };
+  },
+  ASYNC_INPUT_FAILED: async () => {
+    // No input location configured: the async service refuses before any S3 or SageMaker call.
+    const { sagemakerRuntime } = createAwsServices({});
+    const tile = { imageId: 'i', endpoint: 'my-async-endpoint', bounds: { x: 0, y: 0, width: 8, height: 8 } };
+    return { ...(await thrown(() => sagemakerRuntime.invokeEndpointAsync(tile))), where: 'my-async-endpoint' };
   },
   OUTPUT_FAILED: async () => {
     const missing = path.join(await tempDir(), 'no-such-folder', 'out.geojson');

@@ -99,7 +99,7 @@ export const start: Command = {
     const limit = maxReloads(ctx);
     const { ext, logger } = await ctx.boot();
     assertStrict(ext);
-    const deps = defaultDeps(logger);
+    const deps = defaultDeps(logger, { asyncInputLocation: ext.config.asyncInputLocation });
     if (!watching) {
       const { selection } = await ext.start({ ...selector(ctx), deps });
       logger.info(

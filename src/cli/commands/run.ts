@@ -27,6 +27,7 @@ const options = {
   concurrency: { type: 'string' },
   'feature-property': { type: 'string', multiple: true },
   'no-progress': { type: 'boolean' },
+  'async-input': { type: 'string' },
 } as const;
 
 const optionHelp: Record<keyof typeof options, string> = {
@@ -45,6 +46,7 @@ const optionHelp: Record<keyof typeof options, string> = {
   concurrency: 'Tiles in flight at once [default: 8]',
   'feature-property': 'k=v added to every feature; repeat for several',
   'no-progress': 'No progress bar on a terminal',
+  'async-input': 'async_sm_endpoint: where tiles are put, s3://bucket/prefix/ [default: config asyncInputLocation]',
 };
 
 /** A whole-number flag, or undefined; anything else is a usage error naming the flag. */
@@ -108,6 +110,8 @@ export const run: Command = {
   examples: [
     'osml-extensions run scene.tif --endpoint http://localhost:8080/invocations --out scene.geojson',
     'osml-extensions run --request image-request.json --out -',
+    'REQUEST_TYPE=sm_endpoint osml-extensions run scene.tif --endpoint my-endpoint',
+    'REQUEST_TYPE=async_sm_endpoint osml-extensions run s3://bucket/scene.tif --endpoint my-async-endpoint --async-input s3://bucket/tiles/',
   ],
   options,
   optionHelp,
@@ -143,6 +147,12 @@ export const run: Command = {
         problem: '`--out -` and `--json` both want stdout; give `--out FILE`',
       });
 
+    const asyncInput = stringOption(ctx.values, 'async-input');
+    if (asyncInput !== undefined && !/^s3:\/\/[^/\s]+/.test(asyncInput))
+      throw new ExtensionError('USAGE_INVALID', {
+        problem: `\`--async-input\` must be an s3://bucket/prefix/ URL, received "${asyncInput}"`,
+      });
+
     const { ext, logger } = await ctx.boot();
     assertStrict(ext);
     // libvips caches decoded images process-wide; off, memory stays flat whatever the image size.
@@ -162,6 +172,7 @@ export const run: Command = {
           logger,
           requestType: stringOption(ctx.values, 'request-type'),
           ...(concurrency === undefined ? {} : { concurrency }),
+          ...(asyncInput === undefined ? {} : { asyncInputLocation: asyncInput }),
           onPlan: progress.start,
           onTile: progress.tick,
           // `--out -` goes where results go (the command's stdout), not through the stdout guard.
