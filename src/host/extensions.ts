@@ -4,6 +4,7 @@
  */
 import type { ImageProcessor, RegionProcessor } from '../handlers/types.js';
 import path from 'node:path';
+import { assertStrict } from './strict.js';
 import { performance } from 'node:perf_hooks';
 import { BUILTIN_HANDLERS } from '../plugin/builtins.js';
 import { loadConfig, type ConfigOptions, type ResolvedConfig } from '../config.js';
@@ -59,16 +60,6 @@ export interface Extensions {
   start<Region = RegionProcessor, Image = ImageProcessor>(
     options?: ResolveOptions & { deps?: Deps },
   ): Promise<HandlerPair<Region, Image>>;
-}
-
-/**
- * Strict mode (`strict` config, `--strict`): throw `PLUGINS_REJECTED` if any plugin was refused.
- * Warnings (a missing default root, a vanished entry) do not count.
- */
-export function assertStrict(ext: Pick<Extensions, 'config' | 'rejected'>): void {
-  const refused = ext.rejected.filter((r) => r.level === 'error');
-  if (ext.config.strict && refused.length > 0)
-    throw new ExtensionError('PLUGINS_REJECTED', { sources: refused.map((r) => r.source) });
 }
 
 /** Register built-ins, then every plugin's handlers in discovery order; collect conflicts. */
@@ -261,3 +252,5 @@ export async function loadExtensions(options: LoadExtensionsOptions = {}): Promi
   };
   return extensions;
 }
+
+export { assertStrict };

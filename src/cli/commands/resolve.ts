@@ -2,13 +2,11 @@
  * `resolve` and `start`: choose the handler pair; `start` also constructs it (the main job),
  * and with `--watch` keeps running, reloading plugins as they change, until SIGINT/SIGTERM.
  */
-import { defaultDeps } from '../../plugin/builtins.js';
 import { formatSelection, selectionDocument, styleFor } from '../output.js';
 import { ExtensionError } from '../../shared/errors.js';
-import { assertStrict } from '../../host/extensions.js';
+import { assertStrict } from '../../host/strict.js';
 import { toSource } from '../../shared/paths.js';
 import type { Selection } from '../../select/resolve.js';
-import { watch } from '../../host/watch.js';
 import { stringOption, type Command, type CommandContext } from './command.js';
 
 const options = { 'request-type': { type: 'string' }, 'endpoint-type': { type: 'string' } } as const;
@@ -99,6 +97,7 @@ export const start: Command = {
     const limit = maxReloads(ctx);
     const { ext, logger } = await ctx.boot();
     assertStrict(ext);
+    const { defaultDeps } = await import('../../plugin/builtins.js');
     const deps = defaultDeps(logger, { asyncInputLocation: ext.config.asyncInputLocation });
     if (!watching) {
       const { selection } = await ext.start({ ...selector(ctx), deps });
@@ -114,6 +113,7 @@ export const start: Command = {
       printSelection(ctx, selection);
       return 0;
     }
+    const { watch } = await import('../../host/watch.js');
     const live = await watch({
       extensions: ext,
       logger,

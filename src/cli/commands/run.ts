@@ -4,8 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { assertStrict } from '../../host/extensions.js';
-import { runImage } from '../../host/run.js';
+import { assertStrict } from '../../host/strict.js';
 import type { RunOptions } from '../../runner/request.js';
 import { ExtensionError } from '../../shared/errors.js';
 import { stringOption, type Command, type CommandContext } from './command.js';
@@ -161,6 +160,7 @@ export const run: Command = {
     const progress = createProgress({ enabled: ctx.values['no-progress'] !== true, logger });
     const concurrency = integer(ctx, 'concurrency');
     try {
+      const { runImage } = await import('../../host/run.js');
       const summary = await runImage(
         {
           ...(image === undefined ? {} : { image }),
