@@ -192,7 +192,7 @@ export interface ResolvedConfig {
   maxEntryBytes: number;
   /** OpenSSH-style ownership and mode checks: refuse, warn, or skip. */
   permissions: 'strict' | 'warn' | 'off';
-  /** Import each new or changed plugin in a worker thread first, under the timeout. */
+  /** Import each new or changed plugin in a child process first, under the timeout. */
   probe: boolean;
   /** With a lock file, let plugins missing from it load (with a warning). */
   allowUnpinned: boolean;

@@ -79,7 +79,7 @@ export async function acquirePlugins(
     if (hung.size > 0)
       logger.warn(
         { event: 'probe.hung', sources: misses.filter((c) => hung.has(c.entry)).map((c) => c.source) },
-        'the worker probe caught plugins that never finish importing',
+        'the probe caught plugins that never finish importing',
       );
   }
   const loaded = await loadPlugins(misses, { ...options, unique: true });

@@ -1,52 +1,46 @@
 /**
- * The optional worker probe (config `probe: true`): each new or changed plugin is first imported
- * in a worker thread under the import timeout. A synchronous infinite loop cannot be interrupted
- * in-process, but a worker can be terminated, so such a plugin is refused with IMPORT_TIMEOUT
- * before it ever reaches the host.
+ * The optional probe (config `probe: true`): each new or changed plugin is first imported in a
+ * child process under the import timeout. A synchronous infinite loop, or a read blocked on a FIFO,
+ * cannot be interrupted in-process, and a worker thread blocked in native code cannot be stopped
+ * either (the host would hang at exit waiting for it); a child process is killed, so such a plugin
+ * is refused with IMPORT_TIMEOUT before it ever reaches the host, and the host exits normally.
  *
- * Cost: one worker per probed plugin (tens of milliseconds each, run in parallel), and the
- * plugin's top-level code runs twice (in the probe, then in the host). Cached plugins are not probed.
+ * Cost: one short-lived process per probed plugin (tens of milliseconds each, as many at once as
+ * there are cores), and the plugin's top-level code runs twice (in the probe, then in the host).
+ * Cached plugins are not probed.
  */
+import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { mapBounded } from '../shared/concurrency.js';
 import type { PluginCandidate } from './discover.js';
 import { TYPESCRIPT_EXTENSIONS } from './load.js';
 import { markStuck } from './stuck.js';
 
-// CommonJS so it can run with `eval: true`; it only reports whether the import settled.
-const WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const load = workerData.jiti
-  ? import(workerData.jiti).then(({ createJiti }) => createJiti(workerData.url).import(workerData.path))
-  : import(workerData.url);
-load.then(() => parentPort.postMessage('settled'), () => parentPort.postMessage('settled'));
+// It only reports whether the import settled (resolved or threw), by exiting.
+const CHILD = `
+const [url, file, jiti] = process.argv.slice(1);
+const load = jiti ? import(jiti).then(({ createJiti }) => createJiti(url).import(file)) : import(url);
+load.then(() => process.exit(0), () => process.exit(0));
 `;
 
 /** Probe one entry; resolves to true when its import settled within the timeout. */
 function probeOne(candidate: PluginCandidate, timeoutMs: number): Promise<boolean> {
   const typescript = TYPESCRIPT_EXTENSIONS.some((ext) => candidate.entry.endsWith(ext));
-  const workerData = {
-    url: pathToFileURL(candidate.entry).href,
-    path: candidate.entry,
-    jiti: typescript ? import.meta.resolve('jiti') : undefined,
-  };
+  const args = [pathToFileURL(candidate.entry).href, candidate.entry, typescript ? import.meta.resolve('jiti') : ''];
   return new Promise((resolve) => {
-    const worker = new Worker(WORKER, { eval: true, workerData, stdout: true, stderr: true });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD, ...args], { stdio: 'ignore' });
     const timer = setTimeout(() => {
-      void worker.terminate();
+      child.kill('SIGKILL');
       resolve(false);
     }, timeoutMs);
     const done = (settled: boolean) => {
       clearTimeout(timer);
-      void worker.terminate();
       resolve(settled);
     };
-    worker.once('message', () => done(true));
-    // A crash of the worker is not a hang: the host import will report the real error.
-    worker.once('error', () => done(true));
-    worker.once('exit', () => done(true));
+    // A crash is not a hang: the host import will report the real error.
+    child.once('exit', (code, signal) => done(signal !== 'SIGKILL' || code !== null));
+    child.once('error', () => done(true));
   });
 }
 
@@ -62,7 +56,7 @@ export async function probePlugins(
   const hung = new Set<string>();
   await mapBounded(candidates, availableParallelism(), async (candidate) => {
     if (await probeOne(candidate, timeoutMs)) return;
-    markStuck(candidate.entry, 'it did not finish in the worker probe: a synchronous loop or a hang', reload);
+    markStuck(candidate.entry, 'it did not finish in the probe: a synchronous loop, a blocked read or a hang', reload);
     hung.add(candidate.entry);
   });
   return hung;

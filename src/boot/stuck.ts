@@ -3,7 +3,7 @@
  *
  * This is process-wide on purpose: it mirrors Node's own module map, which is process-wide. A module
  * stuck in top-level await stays stuck there, so importing it again would only hang again; the
- * loader refuses it at once instead, and the worker probe records here what it saw hang.
+ * loader refuses it at once instead, and the probe records here what it saw hang.
  */
 
 const stuck = new Map<string, string>();

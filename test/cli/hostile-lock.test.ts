@@ -111,3 +111,18 @@ describe('special files: refused before anything opens them, never a hang', () =
     },
   );
 });
+
+describe('a timed-out probe never keeps the process alive', () => {
+  it('probe: true and a plugin whose import blocks reading a FIFO: IMPORT_TIMEOUT, and the CLI exits', async () => {
+    const cwd = await writeTree(await tempDir(), {
+      'osml-extensions.config.json': '{"probe": true, "importTimeoutMs": 500}',
+      'plugins/good/index.mjs': pairPlugin('good'),
+      'plugins/blocker/index.mjs':
+        "import { readFileSync } from 'node:fs';\nreadFileSync(new URL('../../pipe', import.meta.url));\nexport default [];\n",
+    });
+    execFileSync('mkfifo', [path.join(cwd, 'pipe')]);
+    const check = await runCli(['check', '--json', '--log-level', 'silent'], { cwd });
+    expect(codes(check.stdout)).toEqual([['plugins/blocker/index.mjs', 'IMPORT_TIMEOUT']]);
+    expect(check.code).toBe(1);
+  });
+});
