@@ -12,14 +12,20 @@
  * Every run's output is validated; a broken run aborts the benchmark. The CLI run is a snapshot
  * of dist/ copied at the start (bench/snapshot.mjs), so a rebuild during the run changes nothing.
  *
- * Options (argv, or env):
+ * This file is also the entry of the other parts: `node bench/run.mjs PART [options]`, PART one of
+ *   boot     this benchmark (the default when no part is named)
+ *   startup  the start-up rows: whole CLI processes against `node -e ''` (bench/startup.mjs)
+ *   run      the run benchmark: a synthetic image through `run` against its floor (bench/image.mjs)
+ *   all      boot, startup and run in turn, each in its own process (`--quick` is passed on)
+ *
+ * Options of boot (argv, or env):
  *   --sizes 100,1000     BENCH_SIZES   sizes to run                   [100,1000,10000]
  *   --runs N             BENCH_RUNS    timed repetitions after 1 warm-up [5]
  *   --out FILE           BENCH_OUT     raw results JSON               [bench/results.json]
  *   --quick              BENCH_QUICK=1 sizes 100,1000 and 3 runs (explicit --sizes/--runs win)
  *   --timeout SECONDS    BENCH_TIMEOUT per child process               [600]
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,15 +43,16 @@ const BIN = path.join(pkgDir, 'dist', 'bin.js');
 let bin = BIN;
 const REPORTER = pathToFileURL(path.join(benchDir, 'rss-reporter.mjs')).href;
 
-const USAGE = `Usage: node bench/run.mjs [--sizes 100,1000,10000] [--runs 5] [--out bench/results.json] [--quick] [--timeout 600]`;
+const USAGE = `Usage: node bench/run.mjs [boot|startup|run|all] [--sizes 100,1000,10000] [--runs 5] [--out bench/results.json] [--quick] [--timeout 600]`;
 
 // ---------------------------------------------------------------------------------------------
 // Options
 
-function options() {
+function options(args) {
   let parsed;
   try {
     parsed = parseArgs({
+      args,
       options: {
         sizes: { type: 'string' },
         runs: { type: 'string' },
@@ -244,8 +251,8 @@ function describeMachine(m) {
 
 const loadavg = () => os.loadavg().map((x) => Math.round(x * 100) / 100);
 
-async function main() {
-  const opts = options();
+async function main(args) {
+  const opts = options(args);
   if (!existsSync(BIN))
     throw new Error(
       `${path.relative(process.cwd(), BIN)} is missing: run \`npm run build\` first (npm run bench does).`,
@@ -537,7 +544,38 @@ async function main() {
   log(`bench: raw results written to ${shown.startsWith('..') ? opts.out : shown}`);
 }
 
-main().catch((error) => {
+/** Pick the part named by the first argument (boot when none) and run it with the rest. */
+async function dispatch() {
+  const argv = process.argv.slice(2);
+  const named = argv[0] !== undefined && !argv[0].startsWith('-');
+  const part = named ? argv[0] : 'boot';
+  const args = named ? argv.slice(1) : argv;
+  if (part === 'boot') return main(args);
+  if (part === 'startup') return (await import('./startup.mjs')).main(args);
+  if (part === 'run') return (await import('./image.mjs')).main(args);
+  if (part === 'all') {
+    const unknown = args.filter((a) => a !== '--quick');
+    if (unknown.length > 0) {
+      console.error(
+        `bench: \`all\` takes only --quick (run a part alone for its options), received ${unknown.join(' ')}`,
+      );
+      process.exit(2);
+    }
+    for (const each of ['boot', 'startup', 'run']) {
+      process.stderr.write(`\nbench: === ${each} ===\n`);
+      const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), each, ...args], { stdio: 'inherit' });
+      if (child.status !== 0) {
+        process.exitCode = child.status ?? 1;
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+  console.error(`bench: unknown part "${part}"\n${USAGE}`);
+  process.exit(2);
+}
+
+dispatch().catch((error) => {
   process.stderr.write(`bench: ${error?.stack ?? error}\n`);
   process.exitCode = 1;
 });

@@ -1,11 +1,26 @@
 /** Small statistics and formatting helpers for the benchmark. */
 
-/** Median, min and max of a non-empty list of numbers. */
+/** The q-quantile of sorted numbers, linearly interpolated (R's type 7, numpy's default). */
+function quantile(sorted, q) {
+  const at = (sorted.length - 1) * q;
+  const lo = Math.floor(at);
+  const hi = Math.ceil(at);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo);
+}
+
+/** Median, quartiles (q1, q3), min and max of a non-empty list of numbers. */
 export function summarize(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   const median = sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return { median, min: sorted[0], max: sorted[sorted.length - 1], n: sorted.length };
+  return {
+    median,
+    q1: quantile(sorted, 0.25),
+    q3: quantile(sorted, 0.75),
+    min: sorted[0],
+    max: sorted[sorted.length - 1],
+    n: sorted.length,
+  };
 }
 
 const round = (x, digits) => {
@@ -18,6 +33,14 @@ export function fmtMs(s) {
   if (s === undefined) return 'n/a';
   const d = s.median >= 100 ? 0 : 1;
   return `${round(s.median, d).toFixed(d)} [${round(s.min, d).toFixed(d)}–${round(s.max, d).toFixed(d)}]`;
+}
+
+/** `98 (IQR 95–101, 91–130)`: median, interquartile range, then min–max (ms, as fmtMs rounds). */
+export function fmtMsIqr(s) {
+  if (s === undefined) return 'n/a';
+  const d = s.median >= 100 ? 0 : 1;
+  const f = (x) => round(x, d).toFixed(d);
+  return `${f(s.median)} (IQR ${f(s.q1)}–${f(s.q3)}, ${f(s.min)}–${f(s.max)})`;
 }
 
 /** `1.07×` */
