@@ -72,6 +72,24 @@ function placeWindows(area: Bounds, size: number, overlap: number): Bounds[] {
 }
 
 /**
+ * Where regions lie along one axis, as `[offset, length]`: full regions stepping by `size - overlap`,
+ * then a last one clipped at the far edge, as OSML clips it, so its tiles continue the same grid
+ * instead of repeating a shifted-back region's (at 16384 px, tile 512, that was half again as many
+ * tiles). A last region is never narrower than a tile, unless the whole axis is.
+ */
+function regionSpans(length: number, size: number, tile: number, overlap: number): [number, number][] {
+  const spans: [number, number][] = [];
+  for (let offset = 0; ; offset += size - overlap) {
+    if (offset + size >= length) {
+      const last = Math.max(length - offset, Math.min(tile, length));
+      spans.push([length - last, last]);
+      return spans;
+    }
+    spans.push([offset, size]);
+  }
+}
+
+/**
  * The tiles of one region: full `tileSize` windows (the last one per axis shifted back to the edge),
  * row by row. A region handler calls this; {@link planTiles} lays out whole images.
  *
@@ -88,8 +106,9 @@ export function tileRegion(region: Bounds, tileSize: number, tileOverlap: number
 /**
  * Lays out the regions and tiles that cover `area`.
  *
- * Regions are windows of `regionSize` that overlap by `tileOverlap`, as OSML's do; each region is
- * then tiled on its own. Every tile is `tileSize` square unless the area itself is smaller, in which
+ * Regions are windows of `regionSize` (rounded down to whole tile strides) that overlap by
+ * `tileOverlap`, the last ones clipped at the far edge, as OSML's are; each region is then tiled on
+ * its own. Every tile is `tileSize` square unless the area itself is smaller, in which
  * case the one tile along that axis is the area's length.
  *
  * @param area - The processing bounds: the whole image, or an ROI's pixel bbox clipped to the image.
@@ -110,7 +129,11 @@ export function planTiles(area: Bounds, options: TilingSizes): TilingPlan {
   // As OSML does, a region holds a whole number of tile strides, so its tiles sit on one grid.
   const stride = tileSize - tileOverlap;
   const fullTiles = stride * Math.floor((regionSize - tileOverlap) / stride) + tileOverlap;
-  const regions = placeWindows(area, fullTiles, tileOverlap).map((bounds) => ({
+  const columns = regionSpans(area.width, fullTiles, tileSize, tileOverlap);
+  const windows = regionSpans(area.height, fullTiles, tileSize, tileOverlap).flatMap(([y, height]) =>
+    columns.map(([x, width]) => ({ x: area.x + x, y: area.y + y, width, height })),
+  );
+  const regions = windows.map((bounds) => ({
     bounds,
     tiles: placeWindows(bounds, tileSize, tileOverlap),
   }));

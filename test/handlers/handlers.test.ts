@@ -419,7 +419,7 @@ describe('ImageRequestHandler', () => {
     }
   }
 
-  it('requests full-size regions that overlap by the tile overlap, cover the image, and merges their features', async () => {
+  it('requests regions that overlap by the tile overlap and cover the image (the last ones clipped), and merges their features', async () => {
     const regions = new FakeRegions();
     const handler = new ImageRequestHandler({ regionRequestHandler: regions });
     const tileSettings = { tileSize: 256, tileOverlap: 16 };
@@ -428,13 +428,14 @@ describe('ImageRequestHandler', () => {
 
     // Regions hold whole tile strides (240): 240 * 42 + 16 = 10096 pixels.
     const got = regions.requests.map((r) => r.region);
+    // The last column and row of regions are clipped at the image edge, as OSML clips them.
     expect(origins(got)).toEqual([
       [0, 0, 10096, 10096],
       [10080, 0, 10096, 10096],
-      [14904, 0, 10096, 10096],
-      [0, 1904, 10096, 10096],
-      [10080, 1904, 10096, 10096],
-      [14904, 1904, 10096, 10096],
+      [20160, 0, 4840, 10096],
+      [0, 10080, 10096, 1920],
+      [10080, 10080, 10096, 1920],
+      [20160, 10080, 4840, 1920],
     ]);
     const image = { x: 0, y: 0, width: request.width, height: request.height };
     expect(got.every((r) => contains(image, r))).toBe(true);

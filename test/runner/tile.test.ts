@@ -69,9 +69,11 @@ describe('planTiles', () => {
   it('overlaps regions by the tile overlap and tiles each region on its own', () => {
     // Region 2048 holds two whole tile strides (974) plus the overlap: 1998, as OSML sizes it.
     const plan = planTiles(image(5000, 1000), { regionSize: 2048, tileSize: 1024, tileOverlap: 50 });
-    expect(plan.regions.map((r) => r.bounds.width)).toEqual([1998, 1998, 1998]);
-    expect(plan.regions.map((r) => r.bounds.x)).toEqual([0, 1948, 3002]);
+    // The last region is clipped at the edge (as OSML clips it), so its tiles continue the grid.
+    expect(plan.regions.map((r) => r.bounds.width)).toEqual([1998, 1998, 1104]);
+    expect(plan.regions.map((r) => r.bounds.x)).toEqual([0, 1948, 3896]);
     expect(plan.regions[1]?.tiles.map((t) => t.x)).toEqual([1948, 2922]);
+    expect(plan.regions[2]?.tiles.map((t) => t.x)).toEqual([3896, 3976]);
   });
 
   it('sizes regions to whole tile strides, so no region needs a shifted-back tile inside the image', () => {
@@ -199,5 +201,22 @@ describe('planTiles properties', () => {
 describe('describeTile', () => {
   it('names the tile by its 1-based number, position and size', () => {
     expect(describeTile(3, 12, { x: 974, y: 0, width: 1024, height: 1024 })).toBe('tile 3/12 (x=974 y=0 1024x1024)');
+  });
+});
+
+describe('planTiles: the last region', () => {
+  it('is clipped, not shifted back over its neighbour: 16384² with tile 512 needs one grid of tiles', () => {
+    const plan = planTiles(image(16384, 16384), { regionSize: 10240, tileSize: 512, tileOverlap: 32 });
+    // 34 tile columns: 33 on the 480-pixel grid and one shifted back to the edge, per region row.
+    expect(new Set(allTiles(plan).map((t) => `${t.x},${t.y}`)).size).toBe(allTiles(plan).length);
+    expect(allTiles(plan).length).toBeLessThanOrEqual(35 * 35);
+  });
+
+  it('is never narrower than a tile when the image is wider than one', () => {
+    const plan = planTiles(image(1100, 600), { regionSize: 1024, tileSize: 1024, tileOverlap: 50 });
+    expect(plan.regions.map((r) => [r.bounds.x, r.bounds.width])).toEqual([
+      [0, 1024],
+      [76, 1024],
+    ]);
   });
 });
