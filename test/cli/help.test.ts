@@ -3,6 +3,7 @@
  * as a mistyped command already does.
  */
 import { describe, expect, it } from 'vitest';
+import { readmeTemplate } from '../../src/authoring/scaffold.js';
 import { main } from '../../src/cli/main.js';
 import { pairPlugin, tempDir, writeTree } from '../helpers/index.js';
 
@@ -47,5 +48,14 @@ describe('lock wording', () => {
     const { out } = await cli(['lock', '--cwd', dir, '--log-level', 'silent']);
     expect(out).toContain('(1 file)');
     expect(out).toContain('(1 plugin)');
+  });
+});
+
+describe('the generated plugin README', () => {
+  it('aligns the # comments of its commands in one column', () => {
+    const text = readmeTemplate({ name: 'custom-processing', requestType: 'custom_processing' });
+    const commands = text.split('```sh\n')[1]!.split('```')[0]!.trimEnd().split('\n');
+    expect(commands).toHaveLength(3);
+    expect(new Set(commands.map((line) => line.indexOf('#'))).size).toBe(1);
   });
 });
