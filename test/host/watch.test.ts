@@ -3,7 +3,8 @@
  * valid selection in; reports what changed; stops at maxReloads; close() stops watching.
  * Every wait is for an event, with a timeout; the only fixed waits are in "nothing happens" tests.
  */
-import { rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
@@ -297,5 +298,22 @@ describe('watch: limits and shutdown', () => {
   it('rejects a malformed debounceMs or maxReloads with CONFIG_INVALID', async () => {
     await expect(start({}, { maxReloads: 0 })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
     await expect(start({}, { debounceMs: -1 })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+  });
+});
+
+describe('watch: special files dropped in', () => {
+  it('a plugin whose entry is a FIFO is refused (SPECIAL_FILE); the watcher goes on and sees the next plugin', async () => {
+    const { dir, live } = await start({ 'plugins/a/index.mjs': pairPlugin('a_type') }, { requestType: 'a_type' });
+    const first = next(live, 'reload');
+    await mkdir(path.join(dir, 'plugins', 'fifo'));
+    execFileSync('mkfifo', [path.join(dir, 'plugins', 'fifo', 'pipe')]);
+    await symlink('pipe', path.join(dir, 'plugins', 'fifo', 'index.mjs'));
+    await first;
+    expect(live.current().extensions.rejected.map((r) => [r.source, r.code])).toEqual([
+      ['plugins/fifo/index.mjs', 'SPECIAL_FILE'],
+    ]);
+    const second = next(live, 'reload');
+    await writeTree(dir, { 'plugins/later/index.mjs': pairPlugin('later_type') });
+    expect((await second).added).toEqual(['later-type-region', 'later-type-image']);
   });
 });
