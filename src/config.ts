@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { ExtensionError, describeThrown } from './shared/errors.js';
 import { formatIssues } from './shared/format-issues.js';
 import { HANDLER_NAME_PATTERN, requestTypeSchema } from './plugin/manifest.js';
-import { toSource } from './shared/paths.js';
+import { relativePaths, toSource } from './shared/paths.js';
 import { closest } from './shared/suggest.js';
 import { LOG_LEVELS, type LogLevel } from './shared/types.js';
 
@@ -259,11 +259,9 @@ async function readConfigFile(
     const failed = (cause as { filepath?: unknown }).filepath;
     const where = toSource(cwd, typeof failed === 'string' ? failed : (target ?? cwd));
     const missing = (cause as { code?: unknown }).code === 'ENOENT';
-    throw new ExtensionError(
-      'CONFIG_INVALID',
-      { where, problems: [missing ? 'file not found' : describeThrown(cause)] },
-      { cause },
-    );
+    // Parsers quote the file by its absolute path; messages name it relative to the working directory.
+    const problem = missing ? 'file not found' : relativePaths(describeThrown(cause), cwd);
+    throw new ExtensionError('CONFIG_INVALID', { where, problems: [problem] }, { cause });
   }
 }
 

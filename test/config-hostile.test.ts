@@ -59,3 +59,13 @@ describe('configs that explode', () => {
     expect(scanConfigValue(deep)).toBeUndefined();
   });
 });
+
+describe('config errors name files relative to the working directory', () => {
+  it('a YAML syntax error quotes the file by its relative name, never its absolute path', async () => {
+    const cwd = await writeTree(await tempDir(), { '.osml-extensionsrc.yaml': 'pluginDirs: [a\n  b: ]]\n' });
+    const error = await loadConfig({ cwd }).catch((e: unknown) => e);
+    expect(isExtensionError(error, 'CONFIG_INVALID')).toBe(true);
+    expect((error as Error).message).toContain('YAML Error in .osml-extensionsrc.yaml');
+    expect((error as Error).message).not.toContain(cwd);
+  });
+});

@@ -174,7 +174,7 @@ export class ManifestCache {
       return new ManifestCache(file, new Map(entries as [string, Entry][]), header.writtenAt, false, logger);
     } catch {
       logger.debug(
-        { event: 'cache.discarded', file },
+        { event: 'cache.discarded', file: path.join(path.basename(dir), 'manifests.json') },
         'manifest cache was corrupt or from another version; rebuilding it',
       );
       return new ManifestCache(file, new Map(), 0, true, logger);
