@@ -18,16 +18,14 @@ import type {
   TileRequest,
 } from './handlers/types.js';
 import { instantiate, type HandlerPair } from './select/instantiate.js';
-import { Lock } from './boot/lock.js';
-import { loadPlugin } from './boot/load.js';
+import { admit } from './boot/admit.js';
 import { silentLogger } from './shared/types.js';
 import { toSource } from './shared/paths.js';
-import { Registry, toRegistered, type RegisteredHandler } from './plugin/registry.js';
+import { Registry, type RegisteredHandler } from './plugin/registry.js';
 import type { Selection } from './select/resolve.js';
 import { closest } from './shared/suggest.js';
 import { HandlerType, type Deps, type Logger } from './shared/types.js';
 import type { Rejection } from './shared/errors.js';
-import { vet } from './boot/vet.js';
 
 /** One plugin folder, loaded on its own: what {@link loadPluginFolder} returns. */
 export interface PluginFolder {
@@ -87,22 +85,20 @@ export async function loadPluginFolder(dir: string, options: LoadPluginFolderOpt
   // The same checks a boot makes before any plugin code runs (containment, size, permissions,
   // the lock next to the config), so a plugin refused at boot is refused here too.
   const config = await loadConfig({ cwd, overrides: { pluginDirs: [path.dirname(folder)], cache: false } });
-  const lock = await Lock.open(config);
-  const vetted = await vet([candidate], config, lock, silentLogger);
-  if (vetted.plugins.length === 0)
-    return { dir: folder, candidate, registry, rejected: [...rejected, ...vetted.rejected] };
-  await lock?.arm();
-
-  const loaded = await loadPlugin(candidate, { cwd, timeoutMs: config.importTimeoutMs });
-  rejected.push(...loaded.rejected);
+  // The boot's own admission path: lock, vetting, the load hook, then the import.
+  const admitted = await admit([candidate], config, { logger: silentLogger, drift: false });
+  rejected.push(...admitted.rejected);
+  const plugin = admitted.plugins[0];
+  if (plugin === undefined) return { dir: folder, candidate, registry, rejected };
+  rejected.push(...plugin.rejected);
   // The built-ins hold their slots and names first, as at boot, so a clash is reported here too.
   for (const builtin of BUILTINS) registry.add(builtin);
-  for (const manifest of loaded.manifests) {
+  for (const handler of plugin.handlers) {
     try {
-      registry.add(toRegistered(manifest, candidate.source));
+      registry.add(handler);
     } catch (error) {
       if (!isExtensionError(error)) throw error;
-      rejected.push(toRejection(candidate.source, error, [manifest.requestType]));
+      rejected.push(toRejection(candidate.source, error, [handler.requestType]));
     }
   }
   for (const builtin of BUILTINS) registry.unregister(builtin.name);

@@ -3,19 +3,15 @@
  * instantiate on demand. Logs what it loaded, refused and chose.
  */
 import type { ImageProcessor, RegionProcessor } from '../handlers/types.js';
-import path from 'node:path';
 import { assertStrict } from './strict.js';
 import { performance } from 'node:perf_hooks';
 import { BUILTIN_HANDLERS } from '../plugin/builtins.js';
 import { loadConfig, type ConfigOptions, type ResolvedConfig } from '../config.js';
 import { discover } from '../boot/discover.js';
-import { Lock } from '../boot/lock.js';
-import { toSource } from '../shared/paths.js';
-import { vet } from '../boot/vet.js';
+import { admit } from '../boot/admit.js';
 import { ExtensionError, isExtensionError, toRejection } from '../shared/errors.js';
 import { instantiate, type HandlerPair } from '../select/instantiate.js';
-import { acquirePlugins, type AcquiredPlugin } from '../boot/acquire.js';
-import type { LoadOptions } from '../boot/load.js';
+import type { AcquiredPlugin } from '../boot/acquire.js';
 import { silentLogger } from '../shared/types.js';
 import { Registry } from '../plugin/registry.js';
 import { fallbackSelection, resolveSelection, type ResolveOptions, type Selection } from '../select/resolve.js';
@@ -32,7 +28,7 @@ export interface LoadExtensionsOptions extends ConfigOptions {
   logger?: Logger;
   /** How many plugin entries are imported at once. Registration order is unaffected. @default 64 */
   concurrency?: number;
-  /** Import fresh module copies (live reload); see {@link LoadOptions.reload}. */
+  /** Import fresh module copies (live reload): each generation imports its own copy of every plugin. */
   reload?: string;
 }
 
@@ -150,31 +146,14 @@ export async function loadExtensions(options: LoadExtensionsOptions = {}): Promi
         ...(rootNote === undefined || config.pluginDirsNamed ? {} : { rootNote }),
       })
     : { plugins: [], rejected: [] };
-  const lock = config.useExtensions ? await Lock.open(config) : undefined;
-  const vetted = await vet(discovered.plugins, config, lock, logger);
-  const drift = (lock?.missing(discovered.plugins) ?? []).map((folder) => {
-    const source = toSource(config.cwd, path.join(path.dirname(config.lockFile), folder));
-    return toRejection(
-      source,
-      new ExtensionError('INTEGRITY_MISMATCH', {
-        file: source,
-        expected: 'pinned',
-        actual: 'absent',
-        detail: 'a pinned plugin folder is missing',
-      }),
-    );
-  });
-  // Every verified file is handed to the load hook before the first import.
-  await lock?.arm();
-  const loadOptions: LoadOptions = {
-    timeoutMs: config.importTimeoutMs,
-    cwd: config.cwd,
+  const admitted = await admit(discovered.plugins, config, {
+    logger,
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.reload === undefined ? {} : { reload: options.reload }),
-  };
-  const plugins = await acquirePlugins(config, vetted.plugins, loadOptions, logger);
+  });
+  const { plugins } = admitted;
   const { registry, rejected: conflicts, disabledInfo } = register(config, plugins, logger);
-  const rejected = [...discovered.rejected, ...vetted.rejected, ...drift, ...conflicts];
+  const rejected = [...discovered.rejected, ...admitted.rejected, ...conflicts];
   const durationMs = Math.round((performance.now() - started) * 100) / 100;
 
   for (const h of registry.list()) {
