@@ -154,9 +154,6 @@ export const run: Command = {
 
     const { ext, logger } = await ctx.boot();
     assertStrict(ext);
-    // libvips caches decoded images process-wide; off, memory stays flat whatever the image size.
-    const { default: sharp } = await import('sharp');
-    sharp.cache(false);
     const progress = createProgress({ enabled: ctx.values['no-progress'] !== true, logger });
     const concurrency = integer(ctx, 'concurrency');
     try {
