@@ -345,6 +345,35 @@ describe('loadConfig: environment overlay', () => {
       const dir = await project();
       const error = await configError(load(dir, { env: { [variable]: 'maybe' } }));
       expect(error.message).toContain(variable);
+      expect(error.message).toContain('received "maybe"');
+    });
+
+    // From a .env or compose file: the emptiness check and the value check must agree.
+    it.each([
+      [' off ', false],
+      ['true\n', true],
+      ['\tYes\r\n', true],
+      ['  0', false],
+    ])(`${variable}=%j parses as without the whitespace`, async (word, expected) => {
+      const dir = await project({ 'osml-extensions.config.json': json({ [key]: !expected }) });
+      expect((await load(dir, { env: { [variable]: word } }))[key]).toBe(expected);
+    });
+
+    it.each([true, false])('a whitespace-only value is unset: the file value (%s) wins', async (fileValue) => {
+      const dir = await project({ 'osml-extensions.config.json': json({ [key]: fileValue }) });
+      expect((await load(dir, { env: { [variable]: ' \n\t' } }))[key]).toBe(fileValue);
+    });
+  });
+
+  it('trims REQUEST_TYPE and LOG_LEVEL too; whitespace alone is unset', async () => {
+    const dir = await project({ 'osml-extensions.config.json': json({ requestType: 'from_file', logLevel: 'warn' }) });
+    expect(await load(dir, { env: { REQUEST_TYPE: ' custom\n', LOG_LEVEL: '\tdebug ' } })).toMatchObject({
+      requestType: { env: 'custom', config: 'from_file' },
+      logLevel: 'debug',
+    });
+    expect(await load(dir, { env: { REQUEST_TYPE: '  ', LOG_LEVEL: '\n' } })).toMatchObject({
+      requestType: { config: 'from_file' },
+      logLevel: 'warn',
     });
   });
 

@@ -244,8 +244,8 @@ function checkManifest(input: unknown): void {
   if (extra.length > 0) throw new Error(`accepted unknown keys ${String(extra.map(String))}`);
 }
 
-/** Globals that vitest itself may touch while tests run. */
-const IGNORED_ROOTS = /^(__vitest|__vite|__VITEST|__coverage|__VI)/;
+/** Globals that vitest itself (and StrykerJS's coverage counters, under `npm run mutate`) may touch while tests run. */
+const IGNORED_ROOTS = /^(__vitest|__vite|__VITEST|__coverage|__VI|__stryker__$)/;
 
 /**
  * @fast-check/poisoning snapshots the globals when it is loaded. It is loaded once the code under

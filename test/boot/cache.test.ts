@@ -6,7 +6,11 @@ import { existsSync } from 'node:fs';
 import { chmod, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ManifestCache, hashFile } from '../../src/boot/cache.js';
+import { discover, type PluginCandidate } from '../../src/boot/discover.js';
+import { loadPlugin } from '../../src/boot/load.js';
 import { loadExtensions, type Extensions } from '../../src/host/extensions.js';
+import { silentLogger } from '../../src/shared/types.js';
 import { pairPlugin, runCli, tempDir, writeTree } from '../helpers/index.js';
 
 let generation = 0;
@@ -320,5 +324,48 @@ describe('manifest cache: vetting still holds', () => {
     const dir = await project({ 'outside/x.mjs': pairPlugin('x_type'), 'plugins/p/.keep': '' });
     await symlink(path.join(dir, 'outside/x.mjs'), path.join(dir, 'plugins/p/index.mjs'));
     expect((await boot(dir)).rejected.map((r) => r.code)).toEqual(['PATH_ESCAPE']);
+  });
+});
+
+describe('manifest cache: the racy window', () => {
+  /** Discover the project's one plugin with the cache's file stats, import it and record it in a saved cache. */
+  async function recorded(dir: string): Promise<{ candidate: PluginCandidate; cacheDir: string }> {
+    const cacheDir = path.join(dir, 'cache');
+    const [candidate] = (await discover({ roots: [path.join(dir, 'plugins')], cwd: dir, withFiles: true })).plugins;
+    if (candidate === undefined) throw new Error('no plugin');
+    const loaded = await loadPlugin(candidate, { reload: `g${++generation}` });
+    const cache = await ManifestCache.open(cacheDir, silentLogger);
+    cache.record(
+      candidate,
+      await hashFile(candidate.entry),
+      loaded.manifests.map(({ handler: _handler, ...info }) => info),
+      [],
+    );
+    await cache.save();
+    return { candidate, cacheDir };
+  }
+
+  // A file system whose timestamps are coarser than two writes (or a rewrite within one tick) shows
+  // the same size, mtime and ctime after the rewrite: discovery's stats are then those recorded.
+  it('misses an entry rewritten at the same size within the same timestamp tick', async () => {
+    const dir = await project({ 'plugins/p/index.mjs': pairPlugin('aaaa') });
+    const { candidate, cacheDir } = await recorded(dir);
+    const reopened = await ManifestCache.open(cacheDir, silentLogger);
+    expect((await reopened.lookup(candidate))?.manifests.map((m) => m.requestType)).toEqual(['aaaa', 'aaaa']);
+    await writeFile(candidate.entry, pairPlugin('bbbb'));
+    expect(await reopened.lookup(candidate)).toBeUndefined();
+    expect(await (await ManifestCache.open(cacheDir, silentLogger)).lookup(candidate)).toBeUndefined();
+  });
+
+  it('trusts unchanged stats once the file is older than the racy window, without reading it', async () => {
+    const dir = await project({ 'plugins/p/index.mjs': pairPlugin('aaaa') });
+    const entry = path.join(dir, 'plugins/p/index.mjs');
+    const old = new Date(Date.now() - 60_000);
+    await utimes(entry, old, old);
+    const { candidate, cacheDir } = await recorded(dir);
+    // Gone, yet its recorded stats match and are old: the cache answers without touching the file.
+    await rm(entry);
+    const hit = await (await ManifestCache.open(cacheDir, silentLogger)).lookup(candidate);
+    expect(hit?.manifests.map((m) => m.name)).toEqual(['aaaa-region', 'aaaa-image']);
   });
 });

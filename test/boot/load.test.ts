@@ -1,8 +1,11 @@
 import { symlink } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { pathToFileURL } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { describe, expect, it, vi } from 'vitest';
 import { discover, type PluginCandidate } from '../../src/boot/discover.js';
 import { loadPlugin, loadPlugins } from '../../src/boot/load.js';
+import { loadExtensions } from '../../src/host/extensions.js';
 import { fixture, pairPlugin, tempDir, writeTree } from '../helpers/index.js';
 
 async function candidates(cwd: string, root = 'plugins'): Promise<PluginCandidate[]> {
@@ -216,5 +219,75 @@ describe('loadPlugin: review regressions', () => {
     const loaded = await loadPlugin(candidate!, { cwd: dir });
     expect(loaded.rejected[0]?.message).toContain('plugins/p/nope.mjs');
     expect(loaded.rejected[0]?.message).not.toContain(dir);
+  });
+});
+
+describe('importTimeoutMs is honoured', () => {
+  /** A project whose plugin `slow` awaits a timer of `ms` at its top level (or forever), and one good plugin. */
+  async function slowProject(importTimeoutMs: number, ms: number | 'forever'): Promise<string> {
+    const wait = ms === 'forever' ? 'new Promise(() => {})' : `new Promise((r) => setTimeout(r, ${ms}))`;
+    return writeTree(await tempDir(), {
+      'package.json': '{}',
+      'osml-extensions.config.json': JSON.stringify({ cache: false, importTimeoutMs }),
+      'plugins/good/index.mjs': pairPlugin('good'),
+      'plugins/slow/index.mjs': `globalThis[Symbol.for('osml-test:waiting')]?.add(import.meta.url);
+await ${wait};
+${pairPlugin('slow')}`,
+    });
+  }
+  const refusals = (ext: { rejected: { code: string; source: string }[] }) =>
+    ext.rejected.map((r) => [r.code, r.source]);
+
+  // The bound is the test's own timeout: with the 10 s default in force this test would time out.
+  it(
+    'cuts a hanging plugin off after importTimeoutMs: 300, not after the 10 s default',
+    { timeout: 5_000 },
+    async () => {
+      const dir = await slowProject(300, 'forever');
+      const started = performance.now();
+      const ext = await loadExtensions({ cwd: dir, env: {} });
+      expect(refusals(ext)).toEqual([['IMPORT_TIMEOUT', 'plugins/slow/index.mjs']]);
+      expect(ext.rejected[0]?.message).toContain('within 300 ms');
+      expect(performance.now() - started).toBeGreaterThanOrEqual(300);
+      expect(ext.registry.isComplete('good')).toBe(true);
+    },
+  );
+
+  /**
+   * Boot with the clock faked: wait (in real time) until the slow plugin is waiting on its timer,
+   * then move the clock `advanceMs` forward at once. Timers the loader and the plugin set both run
+   * on that clock, so an 11 s import is judged in milliseconds.
+   */
+  async function bootWithClock(dir: string, advanceMs: number) {
+    const waiting = new Set<string>();
+    const key = Symbol.for('osml-test:waiting');
+    (globalThis as Record<symbol, unknown>)[key] = waiting;
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const booting = loadExtensions({ cwd: dir, env: {} });
+      const started = performance.now();
+      while (![...waiting].some((url) => url.startsWith(pathToFileURL(dir).href))) {
+        if (performance.now() - started > 4_000) throw new Error('the slow plugin never started');
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await vi.advanceTimersByTimeAsync(advanceMs);
+      return await booting;
+    } finally {
+      vi.useRealTimers();
+      delete (globalThis as Record<symbol, unknown>)[key];
+    }
+  }
+
+  it('lets a plugin allowed 30 s take 11 s: it is not cut at the 10 s default', async () => {
+    const ext = await bootWithClock(await slowProject(30_000, 11_000), 11_000);
+    expect(ext.rejected).toEqual([]);
+    expect(ext.registry.isComplete('slow')).toBe(true);
+  });
+
+  it('cuts a plugin allowed 1 s that takes 1.5 s, naming the limit', async () => {
+    const ext = await bootWithClock(await slowProject(1_000, 1_500), 1_500);
+    expect(refusals(ext)).toEqual([['IMPORT_TIMEOUT', 'plugins/slow/index.mjs']]);
+    expect(ext.rejected[0]?.message).toContain('within 1000 ms');
+    expect(ext.registry.isComplete('good')).toBe(true);
   });
 });

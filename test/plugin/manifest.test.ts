@@ -80,6 +80,13 @@ describe('validateManifest', () => {
 
   it.each([
     ['a name with upper case', { name: 'Custom' }],
+    // Names that start well and go wrong later: only the pattern's end anchor refuses them.
+    ['a name with a space after a good start', { name: 'ok name' }],
+    ['a name with a slash after a good start', { name: 'a/b' }],
+    ['a name with upper case after a good start', { name: 'aB' }],
+    ['a name with a newline after a good start', { name: 'ok\n' }],
+    ['a name longer than 128', { name: `a${'b'.repeat(128)}` }],
+    ['a request type that goes wrong after a good start', { requestType: 'ok-type' }],
     ['a request type starting with a digit', { requestType: '1type' }],
     ['a request type longer than 64', { requestType: `a${'b'.repeat(64)}` }],
     ['a handler that is an arrow function', { handler: () => undefined }],

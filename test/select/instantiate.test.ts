@@ -64,6 +64,37 @@ describe('instantiate', () => {
     });
   });
 
+  it('counts a dependency passed as undefined (an optional client left unconfigured) as missing', async () => {
+    order.length = 0;
+    await expect(
+      instantiate(select(region({ requires: ['modelInvoker', 'table'] }), image()), {
+        table: {},
+        modelInvoker: undefined,
+      }),
+    ).rejects.toMatchObject({
+      code: 'DEPENDENCY_MISSING',
+      params: { name: 'r', missing: ['modelInvoker'], available: ['modelInvoker', 'table'] },
+    });
+    expect(order).toEqual([]);
+  });
+
+  it('does not take a dependency from the deps object’s prototype', async () => {
+    const deps = Object.create({ modelInvoker: {} }) as Record<string, unknown>;
+    await expect(instantiate(select(region({ requires: ['modelInvoker'] }), image()), deps)).rejects.toMatchObject({
+      code: 'DEPENDENCY_MISSING',
+      params: { missing: ['modelInvoker'] },
+    });
+  });
+
+  it('accepts any defined value, falsy ones included', async () => {
+    const pair = await instantiate<Region, Image>(select(region({ requires: ['zero', 'off', 'none'] }), image()), {
+      zero: 0,
+      off: false,
+      none: null,
+    });
+    expect(pair.region.deps).toEqual({ zero: 0, off: false, none: null });
+  });
+
   it('checks the image handler too, and builds nothing further', async () => {
     order.length = 0;
     await expect(instantiate(select(region(), image({ requires: ['queue'] })), {})).rejects.toMatchObject({

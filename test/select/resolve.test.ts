@@ -147,6 +147,17 @@ describe('errors', () => {
     // absent supportedEndpoints means any
     expect(resolveSelection(context(), { requestType: 'custom', endpoint: 'anything' }).requestType).toBe('custom');
   });
+
+  it('checks the image handler’s endpoints too, not only the region handler’s', () => {
+    const ctx = context();
+    ctx.registry.add(h('mixed', R));
+    ctx.registry.add(h('mixed', I, { supportedEndpoints: ['sagemaker'] }));
+    expect(() => resolveSelection(ctx, { requestType: 'mixed', endpoint: 'http' })).toThrow(
+      expect.objectContaining({ code: 'ENDPOINT_UNSUPPORTED', message: expect.stringContaining('mixed-image') }),
+    );
+    const selection = resolveSelection(ctx, { requestType: 'mixed', endpoint: 'SageMaker' });
+    expect(selection).toMatchObject({ requestType: 'mixed', endpoint: 'sagemaker', fallback: false });
+  });
 });
 
 describe('fallback', () => {
