@@ -188,6 +188,20 @@ describe('manifest cache', () => {
     expect(existsSync(path.join(dir, 'node_modules/.cache/osml-extensions/manifests.json'))).toBe(true);
   });
 
+  it('a boot of other roots keeps this root’s entries, even a root whose name starts the same', async () => {
+    const dir = await project({
+      'plugins/a/index.mjs': counted('a_type'),
+      'plugins-extra/b/index.mjs': counted('b_type'),
+    });
+    const bootRoots = (pluginDirs: string[]) => boot(dir, { overrides: { pluginDirs } });
+    await bootRoots(['plugins', 'plugins-extra']);
+    await bootRoots(['plugins']);
+    await bootRoots(['plugins-extra']);
+    const ext = await bootRoots(['plugins', 'plugins-extra']);
+    expect(ext.registry.isComplete('a_type') && ext.registry.isComplete('b_type')).toBe(true);
+    expect(await imports(dir)).toEqual(['a_type', 'b_type']);
+  });
+
   it('logs how many plugins came from the cache', async () => {
     const dir = await project({ 'plugins/a/index.mjs': pairPlugin('a'), 'plugins/b/index.mjs': pairPlugin('b') });
     await boot(dir);
