@@ -129,7 +129,7 @@ export function attachedManifest(value: unknown): HandlerOptions | undefined {
  */
 export function registerHandler(options: HandlerOptions) {
   return function decorate<T extends HandlerClass>(target: T, context?: ClassDecoratorContext): T {
-    const where = `class ${context?.name ?? target.name ?? '(anonymous)'}`;
+    const where = `class ${context?.name || target.name || '(anonymous)'}`;
     if (options !== null && typeof options === 'object' && 'handler' in options) {
       throw new ExtensionError('MANIFEST_INVALID', {
         file: where,

@@ -97,8 +97,15 @@ describe('validateManifest', () => {
     problemsOf({ ...valid, ...patch });
   });
 
-  it('names the missing method for the handler type', () => {
-    expect(problemsOf({ ...valid, handler: Image })).toContain('processRegionRequest');
+  it('names the missing method for the handler type, under the handler field', () => {
+    expect(problemsOf({ ...valid, handler: Image })).toContain(
+      'handler: class Image has no method processRegionRequest() (required for REGION_REQUEST_HANDLER)',
+    );
+  });
+
+  it('calls a nameless class lacking its method "(anonymous)"', () => {
+    const [nameless] = [class {}];
+    expect(problemsOf({ ...valid, handler: nameless })).toContain('handler: class (anonymous) has no method');
   });
 
   it('turns a throwing getter into MANIFEST_INVALID instead of crashing', () => {
@@ -108,7 +115,7 @@ describe('validateManifest', () => {
         throw new Error('boom');
       },
     });
-    problemsOf(hostile);
+    expect(problemsOf(hostile)).toContain('(root): reading the manifest threw');
   });
 
   it('refuses own __proto__ and constructor keys without polluting anything', () => {
@@ -155,14 +162,35 @@ describe('registerHandler as a plain call', () => {
     expect(attachedManifest(Handler)).toBeUndefined();
   });
 
-  it('refuses a handler key in the options', () => {
+  it('names the class in the error, or "(anonymous)" for a nameless one', () => {
+    const options = { requestType: 'a_type', handlerType: 'REGION_REQUEST_HANDLER', name: 'Bad' } as const;
+    expect(() => registerHandler(options)(Region)).toThrow('Invalid handler manifest in class Region: name:');
+    const [nameless] = [class extends Region {}];
+    expect(() => registerHandler(options)(nameless)).toThrow('Invalid handler manifest in class (anonymous): name:');
+  });
+
+  it('refuses a handler key in the options, even naming a valid class', () => {
     const options = {
       requestType: 'a_type',
       handlerType: 'REGION_REQUEST_HANDLER',
       name: 'a',
       handler: Region,
     } as never;
-    expect(() => registerHandler(options)(class {})).toThrow(expect.objectContaining({ code: 'MANIFEST_INVALID' }));
+    expect(() => registerHandler(options)(class extends Region {})).toThrow(
+      expect.objectContaining({
+        code: 'MANIFEST_INVALID',
+        message: expect.stringContaining('handler: unknown key (registerHandler takes the class from the decorator)'),
+      }),
+    );
+  });
+
+  it('stores the manifest frozen and out of sight of spreads and Object.assign', () => {
+    const Handler = registerHandler({ requestType: 'a_type', handlerType: 'REGION_REQUEST_HANDLER', name: 'a' })(
+      class extends Region {},
+    );
+    expect(MANIFEST_KEY in { ...Handler }).toBe(false);
+    expect(attachedManifest(Object.assign(function copy() {}, Handler))).toBeUndefined();
+    expect(Object.isFrozen(attachedManifest(Handler))).toBe(true);
   });
 
   it('does not treat an undecorated subclass as a handler', () => {
