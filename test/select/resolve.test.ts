@@ -55,6 +55,8 @@ describe('precedence: argument > env > config > endpoint > default', () => {
   ] as const)('%s wins', (source, options, config, expected) => {
     const selection = resolveSelection(context(config), options);
     expect(selection).toMatchObject({ requestType: expected, source, fallback: false });
+    // An endpoint is reported only when one was given.
+    expect(Object.hasOwn(selection, 'endpoint')).toBe('endpoint' in options);
     expect(selection.region.requestType).toBe(expected);
     expect(selection.image.requestType).toBe(expected);
   });
@@ -78,8 +80,11 @@ describe('endpoint inference', () => {
     expect(resolveSelection(context(), { endpoint: 'sm' }).requestType).toBe('sm_endpoint');
   });
 
-  it('rejects a malformed endpoint type', () => {
+  it('rejects a malformed endpoint type, saying what it received and what is expected', () => {
     expect(codeOf(() => resolveSelection(context(), { endpoint: '../x' }))).toBe('CONFIG_INVALID');
+    expect(() => normalizeEndpoint('../x')).toThrow(
+      'Invalid configuration in the endpoint type: endpoint: must be an endpoint type name such as "http" or "sagemaker", received "../x".',
+    );
   });
 });
 
@@ -87,6 +92,50 @@ describe('errors', () => {
   it('refuses a request type argument that is not a name', () => {
     for (const bad of ['../x.mjs', '/tmp/e.mjs', 'data:text/javascript,1', 'node:child_process', 'Upper']) {
       expect(codeOf(() => resolveSelection(context(), { requestType: bad }))).toBe('CONFIG_INVALID');
+    }
+    expect(() => resolveSelection(context(), { requestType: 'Upper' })).toThrow(
+      'Invalid configuration in the requestType argument: requestType: must be lower snake case starting with a letter, at most 64 characters (e.g. "custom_processing"), received "Upper".',
+    );
+  });
+
+  it.each([
+    ['argument', { requestType: 'nope' }, {}, '"nope" (from the argument)'],
+    ['env', {}, { requestType: { env: 'nope' } }, '"nope" (from REQUEST_TYPE)'],
+    ['config', {}, { requestType: { config: 'nope' } }, '"nope" (from the config file)'],
+    ['endpoint', { endpoint: 'sagemaker' }, {}, '"sm_endpoint" (from the endpoint type)'],
+    ['default', {}, {}, '"http" (from the default)'],
+  ] as const)('names where an unknown request type came from: %s', (_source, options, config, named) => {
+    const ctx = { ...context(config), registry: new Registry() };
+    expect(() => resolveSelection(ctx, options)).toThrow(`Unknown request type ${named}; known: (none).`);
+  });
+
+  it('names the plugins that failed before declaring any request type, and only those', () => {
+    const rejection = (source: string, code: string, patch: Partial<Rejection> = {}) =>
+      ({ source, code, level: 'error', requestTypes: [], message: code, ...patch }) as Rejection;
+    const unreadable = ['IMPORT_FAILED', 'IMPORT_TIMEOUT', 'MANIFEST_MISSING', 'VANISHED'].map((code, i) =>
+      rejection(`plugins/u${i}/index.mjs`, code),
+    );
+    const readable = [
+      rejection('plugins/declared/index.mjs', 'IMPORT_FAILED', { requestTypes: ['other'] }),
+      rejection('plugins/warned/index.mjs', 'IMPORT_FAILED', { level: 'warn' }),
+      rejection('plugins/invalid/index.mjs', 'MANIFEST_INVALID'),
+    ];
+    try {
+      resolveSelection(context({}, [...readable, ...unreadable]), { requestType: 'nope' });
+      expect.unreachable();
+    } catch (error) {
+      const message = (error as Error).message;
+      expect(message).toContain(
+        'These plugins could not be loaded, so their request types are unknown; one may serve it: plugins/u0/index.mjs (IMPORT_FAILED), plugins/u1/index.mjs (IMPORT_TIMEOUT), plugins/u2/index.mjs (MANIFEST_MISSING), plugins/u3/index.mjs (VANISHED).',
+      );
+      for (const { source } of readable) expect(message).not.toContain(source);
+    }
+    try {
+      resolveSelection(context({}, readable), { requestType: 'nope' });
+      expect.unreachable();
+    } catch (error) {
+      expect((error as Error).message).not.toContain('could not be loaded');
+      expect((error as { params: object }).params).not.toHaveProperty('unreadable');
     }
   });
 
@@ -116,6 +165,19 @@ describe('errors', () => {
     );
   });
 
+  it('reports a type with only an image handler as incomplete, naming the region slot and the handler present', () => {
+    const ctx = context();
+    ctx.registry.add(h('image_only', I));
+    expect(() => resolveSelection(ctx, { requestType: 'image_only' })).toThrow(
+      expect.objectContaining({
+        code: 'INCOMPLETE_REQUEST_TYPE',
+        message: expect.stringContaining(
+          'has no REGION_REQUEST_HANDLER; only IMAGE_REQUEST_HANDLER "image-only-image" (plugins/image_only/index.mjs) is registered',
+        ),
+      }),
+    );
+  });
+
   it('mentions a refused plugin that declared the type', () => {
     const refused = {
       source: 'plugins/half-image/index.mjs',
@@ -138,6 +200,15 @@ describe('errors', () => {
       expect(error).toMatchObject({ code: 'SELECTED_PLUGIN_REFUSED' });
       expect((error as Error).message.split('plugins/dup/index.mjs')).toHaveLength(2);
     }
+  });
+
+  it('carries the refused plugin’s own error as the cause', () => {
+    const cause = new Error('the plugin’s own error');
+    const other = { source: 'plugins/o/index.mjs', code: 'DUPLICATE_SLOT', requestTypes: ['x'], error: new Error() };
+    const refused = { source: 'plugins/dup/index.mjs', code: 'DUPLICATE_SLOT', requestTypes: ['custom'], error: cause };
+    expect(() =>
+      resolveSelection(context({}, [other, refused] as unknown as Rejection[]), { requestType: 'custom' }),
+    ).toThrow(expect.objectContaining({ code: 'SELECTED_PLUGIN_REFUSED', cause }));
   });
 
   it('reports an endpoint a chosen handler does not list', () => {
