@@ -3,7 +3,7 @@
  * root (by real path), entry size, OpenSSH-style ownership and modes, and the lock file's pins.
  * A refused plugin is never imported; the others go on.
  */
-import { Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { lstat, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { mapBounded } from '../shared/concurrency.js';
@@ -64,14 +64,10 @@ async function checkPermissions(
     check(dir, await stat(dir));
 }
 
-/** What vetting needs to know about a file: its size, mode and owner. */
-interface FileFacts {
-  size: number;
-  mode: number;
-  uid: number;
-  isDirectory(): boolean;
-  isFile(): boolean;
-}
+/** What vetting needs to know about a file: its size, mode, owner and kind. */
+type FileFacts = Pick<Stats, 'size' | 'mode' | 'uid' | 'isDirectory' | 'isFile'> & Parameters<typeof kindOf>[0];
+
+const no = (): boolean => false;
 
 /**
  * The entry's real path and stats. The common case, a plain file directly in its folder, costs
@@ -86,18 +82,12 @@ async function resolveEntry(
   if (path.dirname(candidate.entry) === candidate.dir) {
     const name = path.basename(candidate.entry);
     const known = candidate.files?.find((f) => f.path === name);
-    if (
-      known !== undefined &&
-      known.link === false &&
-      known.size >= 0 &&
-      known.mode !== undefined &&
-      known.uid !== undefined
-    ) {
+    // Discovery stat'ed it (mode and uid are set only when its stat succeeded), and readdir saw a
+    // regular file, not a link.
+    if (known !== undefined && known.link === false && known.mode !== undefined && known.uid !== undefined) {
       const { size, mode, uid } = known;
-      return {
-        realEntry: path.join(realDir, name),
-        info: { size, mode, uid, isDirectory: () => false, isFile: () => true },
-      };
+      const facts = { isDirectory: no, isFIFO: no, isSocket: no, isCharacterDevice: no, isBlockDevice: no };
+      return { realEntry: path.join(realDir, name), info: { size, mode, uid, ...facts, isFile: () => true } };
     }
     const info = await lstat(candidate.entry);
     if (!info.isSymbolicLink()) return { realEntry: path.join(realDir, name), info };
@@ -123,15 +113,10 @@ async function vetOne(
   try {
     ({ realEntry, info } = await resolveEntry(candidate, realDir));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new ExtensionError('VANISHED', { file: candidate.source });
     throw fsRefusal(error, candidate, cwd);
   }
   // A FIFO, socket or device (a symlink to one) would block or never end the import and the hash.
-  if (!info.isFile()) {
-    const kind = info instanceof Stats ? kindOf(info) : 'not a regular file';
-    throw new ExtensionError('SPECIAL_FILE', { file: candidate.source, kind });
-  }
+  if (!info.isFile()) throw new ExtensionError('SPECIAL_FILE', { file: candidate.source, kind: kindOf(info) });
   // Contained in its own folder, not merely the root: the folder is what the lock pins and the
   // cache fingerprints, so an entry in a sibling folder would run unverified.
   if (!isInside(realDir, realEntry)) {

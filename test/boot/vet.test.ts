@@ -222,6 +222,9 @@ describe('vet: collect, then report', () => {
     expect(rejected[0]?.message).toContain('plugins/loop');
     expect(rejected[0]?.message).toContain('ELOOP');
     expect(rejected[0]?.message).not.toContain(dir);
+    expect(rejected[0]?.error.cause).toMatchObject({ code: 'ELOOP' });
+    // Vetting runs before any import, so a refused plugin has declared no request type.
+    expect(rejected[0]?.requestTypes).toEqual([]);
     expect(plugins.map((p) => p.name)).toEqual(['ok']);
   });
 
