@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, type ConfigOptions, type ResolvedConfig } from '../src/config.js';
+import { loadConfig, scanConfigValue, type ConfigOptions, type ResolvedConfig } from '../src/config.js';
 import { ExtensionError } from '../src/shared/errors.js';
 import { tempDir, writeTree } from './helpers/index.js';
 
@@ -34,6 +34,11 @@ describe('loadConfig: finding the config file', () => {
     ['osml-extensions.config.json', { 'osml-extensions.config.json': json(sample) }],
     ['.osml-extensionsrc', { '.osml-extensionsrc': json(sample) }],
     ['.osml-extensionsrc.json', { '.osml-extensionsrc.json': json(sample) }],
+    ['.osml-extensionsrc.yml', { '.osml-extensionsrc.yml': 'pluginDirs: [custom]\nlogLevel: debug\nstrict: true\n' }],
+    ['.osml-extensionsrc.js', { '.osml-extensionsrc.js': `module.exports = ${json(sample)};\n` }],
+    ['.osml-extensionsrc.mjs', { '.osml-extensionsrc.mjs': `export default ${json(sample)};\n` }],
+    ['.osml-extensionsrc.cjs', { '.osml-extensionsrc.cjs': `module.exports = ${json(sample)};\n` }],
+    ['osml-extensions.config.js', { 'osml-extensions.config.js': `module.exports = ${json(sample)};\n` }],
     [
       '.osml-extensionsrc.yaml',
       { '.osml-extensionsrc.yaml': 'pluginDirs:\n  - custom\nlogLevel: debug\nstrict: true\n' },
@@ -89,7 +94,8 @@ describe('loadConfig: defaults', () => {
   it('fills every field when there is no config file', async () => {
     const dir = await project();
     const config = await load(dir);
-    expect(config).toEqual({
+    // Strict: a key that is present but undefined (asyncInputLocation, requestType.env) is a bug too.
+    expect(config).toStrictEqual({
       cwd: dir,
       file: undefined,
       // No config file: where the search looked (the temp project's own package.json stops it).
@@ -197,7 +203,8 @@ describe('loadConfig: configFile', () => {
   it('rejects a missing explicit file with CONFIG_INVALID naming it', async () => {
     const dir = await project({ 'osml-extensions.config.json': json({}) });
     const error = await configError(load(dir, { configFile: 'conf/missing.json' }));
-    expect(error.message).toContain('conf/missing.json');
+    expect(error.message).toContain('Invalid configuration in conf/missing.json: file not found.');
+    expect(error.cause).toMatchObject({ code: 'ENOENT' });
   });
 });
 
@@ -254,8 +261,23 @@ describe('loadConfig: strict schema', () => {
   it('names package.json when its "osml-extensions" key is invalid', async () => {
     const dir = await writeTree(await tempDir(), { 'package.json': json({ 'osml-extensions': { logLevel: 'loud' } }) });
     const error = await configError(load(dir));
-    expect(error.message).toContain('package.json');
-    expect(error.message).toContain('logLevel');
+    expect(error.message).toContain('Invalid configuration in package.json ("osml-extensions" key): logLevel:');
+    expect(error.message).toContain('received "loud"');
+  });
+
+  it('names any other file alone, and says what it received', async () => {
+    const dir = await project({ 'osml-extensions.config.json': json({ logLevel: 'loud', disabled: ['Bad Name'] }) });
+    const error = await configError(load(dir));
+    expect(error.message).toMatch(/^Invalid configuration in osml-extensions\.config\.json: /);
+    expect(error.message).toContain('received "loud"');
+    expect(error.message).toContain('disabled.0: must be a handler name, received "Bad Name"');
+  });
+
+  it('takes an empty config file named explicitly as one that sets nothing', async () => {
+    const dir = await project({ 'conf/empty.yaml': '' });
+    const config = await load(dir, { configFile: 'conf/empty.yaml' });
+    expect(config.file).toBe(path.join(dir, 'conf/empty.yaml'));
+    expect(config.logLevel).toBe('info');
   });
 
   it('accepts $schema', async () => {
@@ -294,7 +316,9 @@ describe('loadConfig: environment overlay', () => {
 
   it('sets requestType.env alone when the file has none', async () => {
     const dir = await project();
-    expect((await load(dir, { env: { REQUEST_TYPE: 'sm_endpoint' } })).requestType).toEqual({ env: 'sm_endpoint' });
+    expect((await load(dir, { env: { REQUEST_TYPE: 'sm_endpoint' } })).requestType).toStrictEqual({
+      env: 'sm_endpoint',
+    });
   });
 
   it('treats an empty REQUEST_TYPE as unset', async () => {
@@ -305,7 +329,10 @@ describe('loadConfig: environment overlay', () => {
   it('rejects REQUEST_TYPE=../x.mjs, naming the variable', async () => {
     const dir = await project();
     const error = await configError(load(dir, { env: { REQUEST_TYPE: '../x.mjs' } }));
-    expect(error.message).toContain('REQUEST_TYPE');
+    expect(error.message).toContain(
+      'Invalid configuration in the environment variable REQUEST_TYPE: REQUEST_TYPE: must be lower snake case',
+    );
+    expect(error.message).toContain('received "../x.mjs"');
   });
 
   const words: [string, boolean][] = [
@@ -417,5 +444,46 @@ describe('loadConfig: asyncInputLocation', () => {
     const dir = await project({ 'osml-extensions.config.json': json({ asyncInputLocation: '/tmp/tiles' }) });
     const error = await configError(load(dir));
     expect(error.message).toContain('asyncInputLocation');
+  });
+});
+
+describe('loadConfig: where the search looked, when it found nothing', () => {
+  it('stops at the nearest folder holding package.json', async () => {
+    const dir = await project({ 'sub/deeper/.keep': '' });
+    expect((await load(path.join(dir, 'sub/deeper'))).search).toStrictEqual({ from: '.', stoppedAt: '../..' });
+  });
+
+  it('goes up to the file-system root when no folder holds package.json', async () => {
+    const dir = await tempDir();
+    expect((await load(dir)).search?.stoppedAt).toBe(path.relative(dir, path.parse(dir).root));
+  });
+
+  it.each([
+    ['osml-extensions.json', 'osml-extensions.config.json'],
+    // Any YAML file with "osml" in its name: YAML configs have only the rc form.
+    ['team-osml.yaml', '.osml-extensionsrc.yaml'],
+    ['OSML.YML', '.osml-extensionsrc.yml'],
+    ['osml-extensions.config.jsno', 'osml-extensions.config.json'],
+  ])('suggests the intended name for a misnamed %s', async (file, didYouMean) => {
+    const dir = await project({ [file]: '{}' });
+    expect((await load(dir)).search?.nearMiss).toStrictEqual({ file, didYouMean });
+  });
+
+  it('does not take the lock file, or a file no config name is close to, for a near miss', async () => {
+    const dir = await project({ 'osml-extensions.lock.json': '{}', 'osml-notes.txt': '' });
+    expect((await load(dir)).search).toStrictEqual({ from: '.', stoppedAt: '.' });
+  });
+});
+
+describe('scanConfigValue', () => {
+  it('allows exactly 10,000 values and refuses one more', () => {
+    // The array itself is one value.
+    expect(scanConfigValue(Array.from({ length: 9_999 }, () => 0))).toBeUndefined();
+    expect(scanConfigValue(Array.from({ length: 10_000 }, () => 0))).toContain('more than 10000 values');
+  });
+
+  it('refuses constructor.prototype, but not a prototype key under any other name', () => {
+    expect(scanConfigValue({ constructor: { prototype: {} } })).toContain('`constructor.prototype`');
+    expect(scanConfigValue({ docs: { prototype: 'a word like any other' }, constructor: null })).toBeUndefined();
   });
 });
