@@ -9,14 +9,15 @@
  * trust (git's "racily clean" rule). New, changed and deleted plugins are picked up
  * with no rebuild step. A corrupt or foreign cache file is ignored and rewritten.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
 import { PACKAGE_VERSION } from '../shared/version.js';
 import path from 'node:path';
 import { z } from 'zod';
 import type { FileStat, PluginCandidate } from './discover.js';
 import { readRegularFile } from './lock.js';
 import { ExtensionError, toRejection, type ErrorCode } from '../shared/errors.js';
+import { writeFileAtomic } from '../shared/atomic-write.js';
 import type { HandlerInfo } from '../plugin/registry.js';
 import { HANDLER_NAME_PATTERN, REQUEST_TYPE_PATTERN } from '../plugin/manifest.js';
 import type { Logger } from '../shared/types.js';
@@ -270,21 +271,16 @@ export class ManifestCache {
     }
   }
 
-  /** Write the cache if it changed (atomically: a temp file, then rename). Failure only logs. */
+  /** Write the cache if it changed, atomically (see writeFileAtomic). Failure only logs. */
   async save(): Promise<void> {
     if (!this.#dirty) return;
     const entries = JSON.stringify([...this.#entries]);
     const body = `${JSON.stringify({ format: FORMAT, tool: TOOL, writtenAt: Date.now(), sha256: sha256(entries) })}\n${entries}`;
-    // An unpredictable name opened exclusively ('wx' is O_CREAT|O_EXCL): a symlink planted where the
-    // temp file will be is never followed, and a name that exists is an error, not a write through it.
-    const temp = `${this.#file}.${randomBytes(8).toString('hex')}.tmp`;
     try {
       await mkdir(path.dirname(this.#file), { recursive: true });
-      await writeFile(temp, body, { flag: 'wx' });
-      await rename(temp, this.#file);
+      await writeFileAtomic(this.#file, [body]);
       this.#dirty = false;
     } catch (error) {
-      await rm(temp, { force: true }).catch(() => {});
       this.#logger.debug(
         { event: 'cache.unwritable', file: this.#file, reason: String(error) },
         'could not write the manifest cache',

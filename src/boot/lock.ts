@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, open, readdir, readlink, realpath, stat, writeFile } from 'node:fs/promises';
+import { lstat, open, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { register } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -17,6 +17,7 @@ import { z } from 'zod';
 import type { ResolvedConfig } from '../config.js';
 import type { PluginCandidate } from './discover.js';
 import { ExtensionError } from '../shared/errors.js';
+import { writeFileAtomic } from '../shared/atomic-write.js';
 import { toSource } from '../shared/paths.js';
 import type { Logger } from '../shared/types.js';
 
@@ -318,6 +319,7 @@ export async function writeLock(config: ResolvedConfig, candidates: readonly Plu
     candidates.map((c) => pinFolder(c.dir, path.relative(dir, c.dir).split(path.sep).join('/'))),
   );
   const data: LockData = { lockfileVersion: 2, plugins: pins.sort((a, b) => (a.folder < b.folder ? -1 : 1)) };
-  await writeFile(config.lockFile, `${JSON.stringify(data, null, 2)}\n`);
+  // Atomically: a lock half written by an interrupted run would refuse every plugin (CONFIG_INVALID).
+  await writeFileAtomic(config.lockFile, [`${JSON.stringify(data, null, 2)}\n`]);
   return pins;
 }

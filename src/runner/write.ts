@@ -3,9 +3,7 @@
  * beside it, then a rename: a reader sees the old file or the whole new one, never half) or to a
  * stream such as stdout. Features are serialised in batches, so no single string holds them all.
  */
-import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { writeFileAtomic } from '../shared/atomic-write.js';
 import { ExtensionError } from '../shared/errors.js';
 import type { Feature } from '../shared/geojson.js';
 
@@ -28,27 +26,14 @@ export function featureCollectionText(features: readonly Feature[]): string {
 }
 
 /**
- * Write the features to `file` atomically. The temp file is created exclusively (`wx`) under an
- * unpredictable name, so a planted symlink is never followed; it is removed on any failure.
+ * Write the features to `file` atomically (see {@link writeFileAtomic}).
  *
  * @throws ExtensionError OUTPUT_FAILED naming `label` (the path as the user gave it).
  */
 export async function writeFeaturesToFile(features: readonly Feature[], file: string, label = file): Promise<void> {
-  const target = path.resolve(file);
-  const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
-  let created = false;
   try {
-    const handle = await open(temp, 'wx', 0o644);
-    created = true;
-    try {
-      for (const chunk of chunks(features)) await handle.write(chunk);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, target);
+    await writeFileAtomic(file, chunks(features));
   } catch (error) {
-    if (created) await rm(temp, { force: true });
     const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
     throw new ExtensionError('OUTPUT_FAILED', { out: label, reason: explain(reason) }, { cause: error });
   }

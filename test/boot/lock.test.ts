@@ -4,7 +4,7 @@
  * allowed, and the load hook re-checks the bytes as they load. Seen through `loadExtensions`.
  */
 import { existsSync } from 'node:fs';
-import { readFile, rm, symlink } from 'node:fs/promises';
+import { lstat, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { discover } from '../../src/boot/discover.js';
@@ -245,6 +245,16 @@ describe('pinFolder and writeLock', () => {
     expect(data.plugins.map((p) => p.folder)).toEqual(['more/mid', 'plugins/alpha', 'plugins/zeta']);
     expect(pins.map((p) => p.folder)).toEqual(['more/mid', 'plugins/alpha', 'plugins/zeta']);
     expect(text).toBe(`${JSON.stringify(data, null, 2)}\n`);
+  });
+
+  it('replaces the lock file whole: never writes through a symlink planted in its place, leaves no temp file', async () => {
+    const dir = await project({ 'plugins/a/index.mjs': pairPlugin('a'), 'elsewhere.txt': 'precious' });
+    await symlink('elsewhere.txt', path.join(dir, LOCK));
+    await lock(dir);
+    expect(await readFile(path.join(dir, 'elsewhere.txt'), 'utf8')).toBe('precious');
+    expect((await lstat(path.join(dir, LOCK))).isFile()).toBe(true);
+    expect((await readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    expect((await boot(dir)).registry.isComplete('a')).toBe(true);
   });
 });
 
