@@ -226,11 +226,7 @@ export class ManifestCache {
     rejected: readonly Rejection[],
   ): void {
     if (candidate.files === undefined) return;
-    if (
-      rejected.some(
-        (r) => !CACHEABLE.has(r.code) || (r.code === 'IMPORT_FAILED' && !(r.error.cause instanceof SyntaxError)),
-      )
-    ) {
+    if (rejected.some((r) => !CACHEABLE.has(r.code))) {
       this.#entries.delete(candidate.entry);
     } else {
       this.#entries.set(candidate.entry, {
