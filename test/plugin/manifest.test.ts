@@ -164,9 +164,13 @@ describe('registerHandler as a plain call', () => {
 
   it('names the class in the error, or "(anonymous)" for a nameless one', () => {
     const options = { requestType: 'a_type', handlerType: 'REGION_REQUEST_HANDLER', name: 'Bad' } as const;
-    expect(() => registerHandler(options)(Region)).toThrow('Invalid handler manifest in class Region: name:');
+    expect(() => registerHandler(options)(Region)).toThrow(
+      expect.objectContaining({ params: expect.objectContaining({ file: 'class Region' }) }),
+    );
     const [nameless] = [class extends Region {}];
-    expect(() => registerHandler(options)(nameless)).toThrow('Invalid handler manifest in class (anonymous): name:');
+    expect(() => registerHandler(options)(nameless)).toThrow(
+      expect.objectContaining({ params: expect.objectContaining({ file: 'class (anonymous)' }) }),
+    );
   });
 
   it('refuses a handler key in the options, even naming a valid class', () => {

@@ -35,6 +35,15 @@ function context(config: Partial<ResolvedConfig> = {}, rejected: Rejection[] = [
   return { registry, config: makeConfig(config), rejected };
 }
 
+const messageOf = (run: () => unknown): string => {
+  try {
+    run();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return 'none';
+};
+
 const codeOf = (run: () => unknown): string => {
   try {
     run();
@@ -82,9 +91,10 @@ describe('endpoint inference', () => {
 
   it('rejects a malformed endpoint type, saying what it received and what is expected', () => {
     expect(codeOf(() => resolveSelection(context(), { endpoint: '../x' }))).toBe('CONFIG_INVALID');
-    expect(() => normalizeEndpoint('../x')).toThrow(
-      'Invalid configuration in the endpoint type: endpoint: must be an endpoint type name such as "http" or "sagemaker", received "../x".',
-    );
+    // Names what was wrong, what it received, and what a good value looks like.
+    const message = messageOf(() => normalizeEndpoint('../x'));
+    for (const part of ['the endpoint type', 'endpoint: ', 'received "../x"', '"sagemaker"'])
+      expect(message).toContain(part);
   });
 });
 
@@ -93,9 +103,9 @@ describe('errors', () => {
     for (const bad of ['../x.mjs', '/tmp/e.mjs', 'data:text/javascript,1', 'node:child_process', 'Upper']) {
       expect(codeOf(() => resolveSelection(context(), { requestType: bad }))).toBe('CONFIG_INVALID');
     }
-    expect(() => resolveSelection(context(), { requestType: 'Upper' })).toThrow(
-      'Invalid configuration in the requestType argument: requestType: must be lower snake case starting with a letter, at most 64 characters (e.g. "custom_processing"), received "Upper".',
-    );
+    const message = messageOf(() => resolveSelection(context(), { requestType: 'Upper' }));
+    for (const part of ['the requestType argument', 'requestType: ', 'received "Upper"', '"custom_processing"'])
+      expect(message).toContain(part);
   });
 
   it.each([
@@ -106,7 +116,7 @@ describe('errors', () => {
     ['default', {}, {}, '"http" (from the default)'],
   ] as const)('names where an unknown request type came from: %s', (_source, options, config, named) => {
     const ctx = { ...context(config), registry: new Registry() };
-    expect(() => resolveSelection(ctx, options)).toThrow(`Unknown request type ${named}; known: (none).`);
+    expect(() => resolveSelection(ctx, options)).toThrow(named);
   });
 
   it('names the plugins that failed before declaring any request type, and only those', () => {
@@ -125,9 +135,8 @@ describe('errors', () => {
       expect.unreachable();
     } catch (error) {
       const message = (error as Error).message;
-      expect(message).toContain(
-        'These plugins could not be loaded, so their request types are unknown; one may serve it: plugins/u0/index.mjs (IMPORT_FAILED), plugins/u1/index.mjs (IMPORT_TIMEOUT), plugins/u2/index.mjs (MANIFEST_MISSING), plugins/u3/index.mjs (VANISHED).',
-      );
+      expect(message).toContain('could not be loaded');
+      for (const { source, code } of unreadable) expect(message).toContain(`${source} (${code})`);
       for (const { source } of readable) expect(message).not.toContain(source);
     }
     try {
@@ -171,9 +180,10 @@ describe('errors', () => {
     expect(() => resolveSelection(ctx, { requestType: 'image_only' })).toThrow(
       expect.objectContaining({
         code: 'INCOMPLETE_REQUEST_TYPE',
-        message: expect.stringContaining(
-          'has no REGION_REQUEST_HANDLER; only IMAGE_REQUEST_HANDLER "image-only-image" (plugins/image_only/index.mjs) is registered',
-        ),
+        params: expect.objectContaining({
+          missing: 'REGION_REQUEST_HANDLER',
+          present: 'IMAGE_REQUEST_HANDLER "image-only-image" (plugins/image_only/index.mjs)',
+        }),
       }),
     );
   });
