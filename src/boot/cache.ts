@@ -217,7 +217,8 @@ export class ManifestCache {
 
   /**
    * Record what importing a plugin yielded. `hash` must be of the entry as read before the import,
-   * so a change racing the import makes the next boot re-import rather than trust stale data.
+   * so a change racing the import makes the next boot re-import rather than trust stale data; `''`
+   * (the entry could not be read) records nothing.
    */
   record(
     candidate: PluginCandidate,
@@ -226,7 +227,8 @@ export class ManifestCache {
     rejected: readonly Rejection[],
   ): void {
     if (candidate.files === undefined) return;
-    if (rejected.some((r) => !CACHEABLE.has(r.code))) {
+    // An entry that could not be read before the import ('' hash) has no content to vouch for.
+    if (hash === '' || rejected.some((r) => !CACHEABLE.has(r.code))) {
       this.#entries.delete(candidate.entry);
     } else {
       this.#entries.set(candidate.entry, {
@@ -278,7 +280,12 @@ export class ManifestCache {
       this.#dirty = false;
     } catch (error) {
       this.#logger.debug(
-        { event: 'cache.unwritable', file: this.#file, reason: String(error) },
+        // Like cache.discarded: no absolute path in a log line (the reason is the errno code).
+        {
+          event: 'cache.unwritable',
+          file: path.join(path.basename(path.dirname(this.#file)), 'manifests.json'),
+          reason: (error as NodeJS.ErrnoException).code ?? String(error),
+        },
         'could not write the manifest cache',
       );
     }

@@ -3,7 +3,7 @@
  * importing unchanged plugins, and must never serve a stale entry.
  */
 import { existsSync } from 'node:fs';
-import { chmod, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ManifestCache, hashFile } from '../../src/boot/cache.js';
@@ -11,7 +11,7 @@ import { discover, type PluginCandidate } from '../../src/boot/discover.js';
 import { loadPlugin } from '../../src/boot/load.js';
 import { loadExtensions, type Extensions } from '../../src/host/extensions.js';
 import { silentLogger } from '../../src/shared/types.js';
-import { pairPlugin, runCli, tempDir, writeTree } from '../helpers/index.js';
+import { pairPlugin, recordingLogger, runCli, tempDir, writeTree } from '../helpers/index.js';
 
 let generation = 0;
 /** Boot in a fresh module generation, so an import really re-runs the plugin's code. */
@@ -229,6 +229,16 @@ describe('manifest cache: inputs outside the entry', () => {
     expect((await boot(dir)).registry.requestTypes()).toContain('second_one');
   });
 
+  it('serves an unchanged plugin from the cache when its root has shared _* folders', async () => {
+    const dir = await project({
+      'plugins/_shared/names.mjs': "export const type = 'first';",
+      'plugins/p/index.mjs': counted('p_type', "import { type } from '../_shared/names.mjs';"),
+    });
+    expect((await boot(dir)).registry.isComplete('p_type')).toBe(true);
+    expect((await boot(dir)).registry.isComplete('p_type')).toBe(true);
+    expect(await imports(dir)).toEqual(['p_type']);
+  });
+
   it('sees a change in a dot folder of the plugin', async () => {
     const dir = await project({
       'plugins/p/.gen/names.mjs': "export const type = 'first';",
@@ -382,5 +392,101 @@ describe('manifest cache: the racy window', () => {
     await rm(entry);
     const hit = await (await ManifestCache.open(cacheDir, silentLogger)).lookup(candidate);
     expect(hit?.manifests.map((m) => m.name)).toEqual(['aaaa-region', 'aaaa-image']);
+  });
+});
+
+describe('manifest cache: when the file is rewritten', () => {
+  const CACHE = 'node_modules/.cache/osml-extensions/manifests.json';
+  const ENTRY = 'plugins/p/index.mjs';
+  const read = async (dir: string) => {
+    const text = await readFile(path.join(dir, CACHE), 'utf8');
+    const newline = text.indexOf('\n');
+    const pairs = JSON.parse(text.slice(newline + 1)) as [string, { files: [string, number, number, number][] }][];
+    return {
+      text,
+      header: JSON.parse(text.slice(0, newline)) as { writtenAt: number },
+      /** The entry file's recorded size, mtime and ctime. */
+      entry: pairs[0]?.[1].files.find(([p]) => p === 'index.mjs')?.slice(1) as number[] | undefined,
+    };
+  };
+  /**
+   * A plugin whose entry was last written `offsetMs` from now, booted once. "Within the racy window"
+   * is a time ahead of now, so no test depends on how fast the boots run.
+   */
+  async function booted(offsetMs: number): Promise<string> {
+    const dir = await project({ [ENTRY]: counted('p_type') });
+    const when = new Date(Date.now() + offsetMs);
+    await utimes(path.join(dir, ENTRY), when, when);
+    await boot(dir);
+    return dir;
+  }
+
+  it.each([
+    ['older than the racy window, so their times are trusted', -60_000],
+    ['within the racy window, so the entry is hashed', 60_000],
+  ])('a warm boot where nothing changed leaves the cache file as it was (files %s)', async (_when, offsetMs) => {
+    const dir = await booted(offsetMs);
+    // A byte only this test writes (JSON allows it before the header): any rewrite drops it.
+    const before = ` ${(await read(dir)).text}`;
+    await writeFile(path.join(dir, CACHE), before);
+    expect((await boot(dir)).registry.isComplete('p_type')).toBe(true);
+    expect(await imports(dir)).toEqual(['p_type']);
+    expect((await read(dir)).text).toBe(before);
+  });
+
+  it.each([
+    ['into the past', -30_000],
+    ['to a time within the racy window', 30_000],
+  ])(
+    'an entry touched %s, its content unchanged, is not imported, and its new times are recorded',
+    async (_to, offsetMs) => {
+      const dir = await booted(-60_000);
+      const entry = path.join(dir, ENTRY);
+      const touched = new Date(Date.now() + offsetMs);
+      await utimes(entry, touched, touched);
+      expect((await boot(dir)).registry.isComplete('p_type')).toBe(true);
+      expect(await imports(dir)).toEqual(['p_type']);
+      const now = await stat(entry);
+      expect((await read(dir)).entry).toEqual([now.size, now.mtimeMs, now.ctimeMs]);
+    },
+  );
+
+  it('an entry cached within the racy window of its last write is hashed once it is older, then trusted by its times', async () => {
+    const dir = await booted(-60_000);
+    const { text, entry } = await read(dir);
+    const mtimeMs = entry![1]!;
+    // As if the cache had been written a second after the entry: its times alone prove nothing yet.
+    const newline = text.indexOf('\n');
+    const header = { ...(JSON.parse(text.slice(0, newline)) as object), writtenAt: mtimeMs + 1000 };
+    await writeFile(path.join(dir, CACHE), `${JSON.stringify(header)}${text.slice(newline)}`);
+    const started = Date.now();
+    expect((await boot(dir)).registry.isComplete('p_type')).toBe(true);
+    expect(await imports(dir)).toEqual(['p_type']);
+    // Rewritten: the entry is now well before the cache's write time, so the next boot need not read it.
+    const after = await read(dir);
+    expect(after.header.writtenAt).toBeGreaterThanOrEqual(started);
+    expect(after.entry).toEqual(entry);
+  });
+
+  it('a cache that cannot be written is only logged: the boot goes on', async () => {
+    const dir = await project({
+      'osml-extensions.config.json': '{"cacheDir": "blocked/cache"}',
+      blocked: 'a file where the cache folder would go',
+      [ENTRY]: counted('p_type'),
+    });
+    const logger = recordingLogger();
+    expect((await boot(dir, { logger })).registry.isComplete('p_type')).toBe(true);
+    const lines = logger.lines.filter((l) => l.obj['event'] === 'cache.unwritable');
+    expect(lines).toEqual([
+      {
+        level: 'debug',
+        obj: {
+          event: 'cache.unwritable',
+          file: 'cache/manifests.json',
+          reason: 'ENOTDIR',
+        },
+        msg: expect.stringMatching(/could not write/),
+      },
+    ]);
   });
 });
