@@ -75,6 +75,16 @@ describe('Registry', () => {
     expect(registry.get('a', R)?.name).toBe('a-region');
   });
 
+  it('unregistering one handler of a pair keeps the other in its slot', () => {
+    const registry = new Registry();
+    registry.add(entry('a', R, 'a-region'));
+    registry.add(entry('a', I, 'a-image'));
+    registry.unregister('a-region');
+    expect(registry.get('a', I)?.name).toBe('a-image');
+    expect(registry.requestTypes()).toEqual(['a']);
+    expect(registry.isComplete('a')).toBe(false);
+  });
+
   it('counts handlers and complete and incomplete types', () => {
     const registry = new Registry();
     registry.add(entry('a', R, 'a-region'));
