@@ -87,11 +87,15 @@ const escapeBytes = (bytes: Buffer): string =>
     )
     .join('');
 
+/**
+ * JavaScript string order, by UTF-16 code unit: the same as code point order except that
+ * characters above U+FFFF (surrogate pairs) sort before U+E000–U+FFFF. Never locale order.
+ */
 const byCodePoint = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The entry a package.json names: `exports["."]` (string or import/node/default condition), else `main`. */
 function packageEntry(pkg: unknown): string | undefined {
-  if (pkg === null || typeof pkg !== 'object') throw new Error('it is not a JSON object');
+  if (pkg === null || typeof pkg !== 'object' || Array.isArray(pkg)) throw new Error('it is not a JSON object');
   const { exports, main } = pkg as { exports?: unknown; main?: unknown };
   let target: unknown =
     typeof exports === 'object' && exports !== null && '.' in exports
@@ -303,8 +307,9 @@ async function discoverRoot(root: string, cwd: string, withFiles: boolean): Prom
 }
 
 /**
- * Find every plugin folder under the roots: roots in the given order, folders sorted by code
- * point (never filesystem order). A bad folder or root is reported; the rest go on.
+ * Find every plugin folder under the roots: roots in the given order, folders sorted by UTF-16
+ * code unit (JavaScript string order, never filesystem order). A bad folder or root is reported;
+ * the rest go on.
  */
 export async function discover(options: DiscoverOptions): Promise<DiscoveryResult> {
   const { roots, cwd } = options;
