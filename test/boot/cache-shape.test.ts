@@ -123,7 +123,8 @@ describe('a manifest cache file that is discarded', () => {
 
   it('discards a file whose checksum does not match its body, or whose header is from another version, alike', async () => {
     const { dir, first } = await booted();
-    for (const header of [{ sha256: 'AAAA' }, { tool: '0.0.0/node-0' }, { format: 1 }]) {
+    // Another package or Node version, or none named, is another tool: its manifests are not trusted.
+    for (const header of [{ sha256: 'AAAA' }, { tool: '0.0.0/node-0' }, { tool: '' }, { format: 1 }]) {
       await forge(dir, () => undefined, header);
       const logger = recordingLogger();
       expect(snapshot(await boot(dir, logger))).toEqual(snapshot(first));
@@ -131,7 +132,7 @@ describe('a manifest cache file that is discarded', () => {
         { event: 'cache.discarded', file: SHOWN_AS },
       ]);
     }
-    expect(await imports(dir)).toEqual(['bad', 'bad', 'bad', 'bad', 'good', 'good', 'good', 'good']);
+    expect(await imports(dir)).toEqual([...Array(5).fill('bad'), ...Array(5).fill('good')]);
   });
 });
 
