@@ -116,6 +116,11 @@ describe('validateManifest', () => {
       },
     });
     expect(problemsOf(hostile)).toContain('(root): reading the manifest threw');
+    try {
+      validateManifest(hostile, 'f');
+    } catch (error) {
+      expect((error as Error).cause).toEqual(new Error('boom'));
+    }
   });
 
   it('refuses own __proto__ and constructor keys without polluting anything', () => {
@@ -170,6 +175,12 @@ describe('registerHandler as a plain call', () => {
     const [nameless] = [class extends Region {}];
     expect(() => registerHandler(options)(nameless)).toThrow(
       expect.objectContaining({ params: expect.objectContaining({ file: 'class (anonymous)' }) }),
+    );
+  });
+
+  it.each([null, 'custom', 42])('refuses options that are not an object (%s) with MANIFEST_INVALID', (options) => {
+    expect(() => registerHandler(options as never)(class extends Region {})).toThrow(
+      expect.objectContaining({ code: 'MANIFEST_INVALID' }),
     );
   });
 
