@@ -33,6 +33,15 @@ describe('discover', () => {
     expect(plugins.map((p) => p.name)).toEqual(['10', '9', 'B', 'Z', 'a', 'b', 'é']);
   });
 
+  it('never takes a root’s node_modules folder for a plugin, even with an index file', async () => {
+    // The fixture above has one too, but tools that copy a project (StrykerJS's sandbox) leave
+    // node_modules folders out; this one is made on the spot.
+    const dir = await tempDir();
+    await writeTree(dir, { 'plugins/node_modules/index.mjs': '', 'plugins/real/index.mjs': '' });
+    const { plugins, rejected } = await discover({ roots: [path.join(dir, 'plugins')], cwd: dir });
+    expect([plugins.map((p) => p.name), rejected]).toEqual([['real'], []]);
+  });
+
   it('keeps roots in the given order', async () => {
     const dir = await tempDir();
     await writeTree(dir, { 'z-root/a/index.mjs': '', 'a-root/b/index.mjs': '' });

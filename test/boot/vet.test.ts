@@ -243,6 +243,7 @@ describe('vet: collect, then report', () => {
       expect(rejected.map((r) => [r.code, r.source, r.level])).toEqual([
         ['VANISHED', 'plugins/gone/index.mjs', 'warn'],
       ]);
+      expect(rejected[0]?.error.cause).toMatchObject({ code: 'ENOENT' });
       expect(plugins.map((p) => p.name)).toEqual(['ok']);
     }
   });
