@@ -91,6 +91,9 @@ describe('endpoint inference', () => {
 
   it('rejects a malformed endpoint type, saying what it received and what is expected', () => {
     expect(codeOf(() => resolveSelection(context(), { endpoint: '../x' }))).toBe('CONFIG_INVALID');
+    // A good start does not excuse what follows.
+    for (const bad of ['sagemaker/../x', 'http x', `a${'b'.repeat(64)}`])
+      expect(codeOf(() => resolveSelection(context(), { endpoint: bad }))).toBe('CONFIG_INVALID');
     // Names what was wrong, what it received, and what a good value looks like.
     const message = messageOf(() => normalizeEndpoint('../x'));
     for (const part of ['the endpoint type', 'endpoint: ', 'received "../x"', '"sagemaker"'])
