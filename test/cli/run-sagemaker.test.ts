@@ -8,7 +8,6 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startModelServer } from '../../examples/model-server/server.mjs';
 import { startSageMakerLocal, type SageMakerLocal } from '../../examples/sagemaker-local/server.mjs';
@@ -122,7 +121,8 @@ describe('osml-extensions start with the SageMaker request types', () => {
       expect(JSON.parse(result.stdout)).toMatchObject({ requestType: types[i], fallback: false });
       expect(logLines(result.stderr).find((l) => l['event'] === 'ready')).toMatchObject({ requestType: types[i] });
     });
-  });
+    // Five CLI processes at once: on a busy 2-core machine that is more than the default 20 s.
+  }, 60_000);
 });
 
 /** A command that ends by itself: exit 0. */
@@ -137,7 +137,15 @@ async function watchUntilReady(args: string[]): Promise<void> {
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  for (let waited = 0; !stderr.includes('"event":"ready"') && waited < 15_000; waited += 50) await sleep(50);
+  // Signal the moment `ready` is seen, as a supervisor would: the process must already be listening.
+  await new Promise<void>((resolve, reject) => {
+    const check = (): void => {
+      if (stderr.includes('"event":"ready"')) resolve();
+    };
+    child.stderr.on('data', check);
+    child.on('exit', () => reject(new Error(`exited before ready:\n${stderr}`)));
+    check();
+  });
   child.kill('SIGTERM');
   expect(await exited, stderr).toBe(0);
 }

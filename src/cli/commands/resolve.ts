@@ -122,6 +122,9 @@ export const start: Command = {
       ...(limit === undefined ? {} : { maxReloads: limit }),
     });
     const { selection } = live.current();
+    // Listen before saying ready: a supervisor may send SIGTERM the moment it reads that line, and
+    // a signal that finds no listener kills the process instead of stopping it cleanly.
+    const stopped = untilSignal();
     logger.info(
       {
         event: 'ready',
@@ -133,7 +136,7 @@ export const start: Command = {
       'ready; watching plugins',
     );
     printSelection(ctx, selection);
-    const signal = await untilSignal();
+    const signal = await stopped;
     await live.close();
     logger.info({ event: 'stopped', signal, generation: live.current().generation }, 'stopped watching');
     return 0;
