@@ -11,20 +11,13 @@ import { discover } from '../../src/boot/discover.js';
 import { integrityFailure, pinFolder, writeLock } from '../../src/boot/lock.js';
 import { loadConfig } from '../../src/config.js';
 import { loadExtensions } from '../../src/host/extensions.js';
-import { pairPlugin, recordingLogger, tempDir, writeTree } from '../helpers/index.js';
-
-/** A plugin entry that leaves `RAN` next to itself when its code runs. */
-const marked = (type: string) => `import { writeFileSync } from 'node:fs';
-writeFileSync(new URL('./RAN', import.meta.url), '');
-${pairPlugin(type)}`;
-
-async function project(files: Record<string, string>, config: object = {}): Promise<string> {
-  return writeTree(await tempDir(), {
-    'package.json': '{}',
-    'osml-extensions.config.json': JSON.stringify({ cache: false, ...config }),
-    ...files,
-  });
-}
+import {
+  markedPlugin as marked,
+  pairPlugin,
+  recordingLogger,
+  uncachedProject as project,
+  writeTree,
+} from '../helpers/index.js';
 
 /** Pin every plugin of the project, as `osml-extensions lock` does. */
 async function lock(dir: string): Promise<void> {

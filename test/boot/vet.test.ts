@@ -11,23 +11,16 @@ import { discover, type PluginCandidate } from '../../src/boot/discover.js';
 import { isInside, vet } from '../../src/boot/vet.js';
 import type { ResolvedConfig } from '../../src/config.js';
 import { loadExtensions } from '../../src/host/extensions.js';
-import { makeConfig, pairPlugin, recordingLogger, tempDir, writeTree } from '../helpers/index.js';
+import {
+  makeConfig,
+  markedPlugin as marked,
+  pairPlugin,
+  recordingLogger,
+  uncachedProject as project,
+} from '../helpers/index.js';
 
 /** A uid that owns nothing on this machine: "another user". */
 const STRANGER = 12345;
-
-/** A plugin entry that leaves a file named `marker` next to itself when its code runs. */
-const marked = (type: string, marker = 'RAN') => `import { writeFileSync } from 'node:fs';
-writeFileSync(new URL('./${marker}', import.meta.url), '');
-${pairPlugin(type)}`;
-
-async function project(files: Record<string, string>, config: object = {}): Promise<string> {
-  return writeTree(await tempDir(), {
-    'package.json': '{}',
-    'osml-extensions.config.json': JSON.stringify({ cache: false, ...config }),
-    ...files,
-  });
-}
 
 const boot = (cwd: string) => loadExtensions({ cwd, env: {} });
 const refusals = (ext: { rejected: { code: string; source: string }[] }) => ext.rejected.map((r) => [r.code, r.source]);

@@ -55,6 +55,20 @@ export default [
 `;
 }
 
+/** A plugin entry (a complete pair) that leaves a file named `marker` next to itself when its code runs. */
+export const markedPlugin = (type: string, marker = 'RAN'): string => `import { writeFileSync } from 'node:fs';
+writeFileSync(new URL('./${marker}', import.meta.url), '');
+${pairPlugin(type)}`;
+
+/** A temp project: `package.json`, a config file with the cache off plus `config`, and `files`. */
+export async function uncachedProject(files: Record<string, string>, config: object = {}): Promise<string> {
+  return writeTree(await tempDir(), {
+    'package.json': '{}',
+    'osml-extensions.config.json': JSON.stringify({ cache: false, ...config }),
+    ...files,
+  });
+}
+
 /** A logger that records every call, for asserting what was logged. */
 export function recordingLogger(): Logger & {
   lines: { level: string; obj: Record<string, unknown>; msg?: string | undefined }[];
