@@ -78,7 +78,10 @@ export async function readRegularFile(file: string, shown: string): Promise<Buff
   }
 }
 
-/** Every name under `dir`, whatever its characters, node_modules and dot files included; sorted in JavaScript string order (UTF-16 code units). */
+/**
+ * Every name under `dir`, whatever its characters, node_modules and dot files included; sorted in
+ * JavaScript string order (UTF-16 code units).
+ */
 async function listAll(dir: string, shown: string, rel = ''): Promise<{ file: string; link: boolean }[]> {
   const entries = await readdir(path.join(dir, rel), { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
