@@ -235,13 +235,10 @@ function oneLine(reason: string, entry: string, source: string, cwd: string | un
   return (cwd === undefined ? named : relativePaths(named, cwd)).replace(/\s*\n\s*/g, ' ').trim();
 }
 
-/** Read `requestType` from a value that failed validation, without trusting it. */
+/** Read `requestType` from a value that failed validation, without trusting it (a getter may throw). */
 function declaredRequestType(value: unknown): string[] {
   try {
-    const declared =
-      isPlainObject(value) || typeof value === 'function'
-        ? (value as { requestType?: unknown }).requestType
-        : undefined;
+    const declared = (value as { requestType?: unknown } | null | undefined)?.requestType;
     return typeof declared === 'string' ? [declared] : [];
   } catch {
     return [];
@@ -275,9 +272,7 @@ function collect(ns: Record<string, unknown>): Offered[] {
 
   // Decorated classes: once each, and not again when a manifest object already names the class.
   const seen = new Set<unknown>(offered.map((o) => (isPlainObject(o.value) ? o.value['handler'] : undefined)));
-  for (const name of Object.keys(exports)) {
-    const value = exports[name];
-    if (typeof value !== 'function') continue;
+  for (const [name, value] of Object.entries(exports)) {
     const attached = attachedManifest(value);
     if (attached === undefined || seen.has(value)) continue;
     seen.add(value);
@@ -377,7 +372,7 @@ export async function uniqueByRealPath(
   const realPaths = await Promise.all(candidates.map((c) => c.realEntry ?? realpath(c.entry).catch(() => c.entry)));
   const seen = new Set<string>();
   return candidates.filter((_, i) => {
-    const real = realPaths[i] ?? '';
+    const real = realPaths[i] as string;
     if (seen.has(real)) return false;
     seen.add(real);
     return true;

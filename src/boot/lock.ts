@@ -188,8 +188,8 @@ export async function load(url, context, next) {
  * the file changed after it was verified. `expected` and `actual` are its SRI digests.
  */
 export function integrityFailure(cause: unknown): { expected: string; actual: string; detail: string } | undefined {
-  const error = cause as { code?: unknown; expected?: unknown; actual?: unknown; detail?: unknown } | null;
-  if (typeof error !== 'object' || error === null || error.code !== INTEGRITY_ERROR) return undefined;
+  const error = cause as { code?: unknown; expected?: unknown; actual?: unknown; detail?: unknown } | null | undefined;
+  if (error?.code !== INTEGRITY_ERROR) return undefined;
   const detail = typeof error.detail === 'string' ? error.detail : 'a file changed after it was verified';
   return { expected: String(error.expected), actual: String(error.actual), detail };
 }

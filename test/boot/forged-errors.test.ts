@@ -18,6 +18,7 @@ describe('forged errors', () => {
         "Object.defineProperty(e, 'params', { get() { throw new Error('gotcha'); } });",
       ),
       'plugins/shape/index.mjs': forge('e.params = { file: 42, problems: null };'),
+      'plugins/problems/index.mjs': forge("e.params = { file: 'x.mjs', problems: ['looks fine', 42] };"),
       'plugins/code/index.mjs': forge("e.code = 'NOT_A_CODE'; e.params = {};"),
       'plugins/good/index.mjs': pairPlugin('good'),
     });
@@ -25,6 +26,7 @@ describe('forged errors', () => {
     expect(ext.rejected.map((r) => [r.source, r.code])).toEqual([
       ['plugins/code/index.mjs', 'IMPORT_FAILED'],
       ['plugins/getter/index.mjs', 'IMPORT_FAILED'],
+      ['plugins/problems/index.mjs', 'IMPORT_FAILED'],
       ['plugins/shape/index.mjs', 'IMPORT_FAILED'],
     ]);
     expect(ext.registry.isComplete('good')).toBe(true);

@@ -81,19 +81,22 @@ describe('plugin.slow', () => {
 });
 
 describe('MANIFEST_MISSING', () => {
-  it('says to export a class that is decorated with registerHandler but not exported', async () => {
-    const ext = await boot({
-      'plugins/d/index.ts': [
-        "import { HandlerType, RegionRequestHandler, registerHandler } from 'osml-extensions';",
-        "@registerHandler({ requestType: 'd_type', handlerType: HandlerType.REGION_REQUEST_HANDLER, name: 'd-region' })",
-        'class Hidden extends RegionRequestHandler {}',
-        'export const unrelated = 1;',
-        'void Hidden;',
-        '',
-      ].join('\n'),
-    });
-    const refusal = ext.rejected.find((r) => r.source === 'plugins/d/index.ts');
-    expect(refusal?.code).toBe('MANIFEST_MISSING');
-    expect(refusal?.message).toContain('Export the decorated class');
-  });
+  it.each(['@registerHandler(', '@registerHandler (\n  '])(
+    'says to export a class that is decorated with registerHandler but not exported (%j)',
+    async (call) => {
+      const ext = await boot({
+        'plugins/d/index.ts': [
+          "import { HandlerType, RegionRequestHandler, registerHandler } from 'osml-extensions';",
+          `${call}{ requestType: 'd_type', handlerType: HandlerType.REGION_REQUEST_HANDLER, name: 'd-region' })`,
+          'class Hidden extends RegionRequestHandler {}',
+          'export const unrelated = 1;',
+          'void Hidden;',
+          '',
+        ].join('\n'),
+      });
+      const refusal = ext.rejected.find((r) => r.source === 'plugins/d/index.ts');
+      expect(refusal?.code).toBe('MANIFEST_MISSING');
+      expect(refusal?.message).toContain('Export the decorated class');
+    },
+  );
 });

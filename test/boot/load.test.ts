@@ -115,6 +115,11 @@ describe('loadPlugin: import failures', () => {
     const rejection = loaded.flatMap((l) => l.rejected)[0];
     expect(rejection).toMatchObject({ code: 'MANIFEST_INVALID', source: 'plugins/decorated/index.mjs' });
     expect(rejection?.message).toContain('plugins/decorated/index.mjs (class Broken)');
+    // The decorator's own problems, word for word, and its error as the cause.
+    const cause = rejection?.error.cause as { code: string; params: { problems: string[] } };
+    expect(cause.code).toBe('MANIFEST_INVALID');
+    expect(cause.params.problems.length).toBeGreaterThan(0);
+    for (const problem of cause.params.problems) expect(rejection?.message).toContain(problem);
   });
 });
 
@@ -190,6 +195,14 @@ describe('loadPlugins: reload', () => {
     await writeTree(dir, { 'plugins/p/index.mjs': pairPlugin('second') });
     expect((await loadPlugin(candidate!)).manifests[0]?.requestType).toBe('first');
     expect((await loadPlugin(candidate!, { reload: '1' })).manifests[0]?.requestType).toBe('second');
+  });
+
+  it('keeps a TypeScript entry cached when no reload is asked, as for JavaScript', async () => {
+    const dir = await writeTree(await tempDir(), { 'plugins/p/index.ts': pairPlugin('first') });
+    const [candidate] = await candidates(dir);
+    expect((await loadPlugin(candidate!)).manifests[0]?.requestType).toBe('first');
+    await writeTree(dir, { 'plugins/p/index.ts': pairPlugin('second') });
+    expect((await loadPlugin(candidate!)).manifests[0]?.requestType).toBe('first');
   });
 
   it('reloads TypeScript entries too', async () => {
