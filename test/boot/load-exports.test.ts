@@ -143,6 +143,12 @@ describe('what an import failure says', () => {
     expect(refusal.message).not.toContain('(at ');
   });
 
+  it('a SyntaxError a TypeScript entry throws itself (JSON.parse): no `node --check` location either', async () => {
+    const refusal = await refusalOf("JSON.parse('{');\nexport default [];\n", 'index.ts');
+    expect(refusal.message).toContain('SyntaxError');
+    expect(refusal.message).not.toContain('(at ');
+  });
+
   it('an entry deleted after discovery is VANISHED, a warning, with the import error as cause', async () => {
     const [candidate] = await candidatesOf({ 'plugins/p/index.mjs': pairPlugin('p') });
     await rm(candidate!.entry);

@@ -160,6 +160,7 @@ ${pairPlugin('swapper')}`,
     expect(ext.rejected[0]?.message).toContain('a file changed after it was verified');
     // Digest prefixes, as for a mismatch found before the import: `sha512-` and 12 characters.
     expect(ext.rejected[0]?.message).toMatch(/; expected sha512-[A-Za-z0-9+/]{12}…, got sha512-[A-Za-z0-9+/]{12}…\)/);
+    expect(ext.rejected[0]?.error.cause).toMatchObject({ code: 'ERR_OSML_INTEGRITY' });
     expect(existsSync(path.join(dir, 'plugins/b-victim/SWAPPED-RAN'))).toBe(false);
     expect(ext.registry.isComplete('swapper')).toBe(true);
   });
