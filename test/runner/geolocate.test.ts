@@ -185,3 +185,66 @@ describe('geolocateFeature', () => {
     expect(out).not.toBe(input);
   });
 });
+
+describe('geolocateFeature: what a model sends is checked, never guessed at', () => {
+  /** A plain linear locator: the point here is which values are mapped, not the projection. */
+  const linear: Geolocator = {
+    toLonLat: (x, y) => [x / 10, y / 10 + 50],
+    toPixel: (lon, lat) => [lon * 10, (lat - 50) * 10],
+  };
+  const MODEL_GEOMETRY = { type: 'Point' as const, coordinates: [9, 9] as Position };
+  const locate = (properties: Record<string, unknown>) =>
+    geolocateFeature({ type: 'Feature', geometry: MODEL_GEOMETRY, properties }, linear);
+
+  it.each([
+    ['Point', [10, 20], [1, 52]],
+    ['MultiPoint', [[10, 20]], [[1, 52]]],
+    ['LineString', [[10, 20]], [[1, 52]]],
+    ['MultiLineString', [[[10, 20]]], [[[1, 52]]]],
+    ['Polygon', [[[10, 20]]], [[[1, 52]]]],
+    ['MultiPolygon', [[[[10, 20]]]], [[[[1, 52]]]]],
+  ])('maps a top-level %s imageGeometry, and centres on it', (type, coordinates, mapped) => {
+    const out = locate({ imageGeometry: { type, coordinates } });
+    expect(out.geometry).toEqual({ type, coordinates: mapped });
+    expect(out.properties).toMatchObject({ center_longitude: 1, center_latitude: 52 });
+  });
+
+  it.each([
+    ['null', null],
+    ['a string', 'Point'],
+    ['an unknown type', { type: 'Circle', coordinates: [10, 20] }],
+    ['a type that is not a string', { type: 7, coordinates: [10, 20] }],
+    ['no coordinates', { type: 'Point' }],
+    ['coordinates that are not an array', { type: 'Point', coordinates: '10,20' }],
+    ['a GeometryCollection without geometries', { type: 'GeometryCollection' }],
+  ])('leaves the model geometry as it was for an imageGeometry that is %s', (_label, imageGeometry) => {
+    const out = locate({ imageGeometry });
+    expect(out.geometry).toBe(MODEL_GEOMETRY);
+    expect(out.properties).not.toHaveProperty('center_longitude');
+  });
+
+  it('gives no centre for an imageGeometry whose position is not a number pair (NaN from an in-process model)', () => {
+    const out = locate({ imageGeometry: { type: 'Point', coordinates: [5, Number.NaN] } });
+    expect(out.properties).not.toHaveProperty('center_longitude');
+    expect(out.properties).not.toHaveProperty('center_latitude');
+  });
+
+  it.each([
+    ['three numbers', [0, 0, 10]],
+    ['five numbers', [0, 0, 10, 10, 10]],
+    ['a string among them', [0, 0, '10', 10]],
+    ['an infinite one', [0, 0, Number.POSITIVE_INFINITY, 10]],
+    ['only one number', [0, 'a', 'b', 'c']],
+    ['an object', { minX: 0 }],
+  ])('ignores an imageBBox of %s: no bbox, no centre', (_label, imageBBox) => {
+    const out = locate({ imageBBox });
+    expect(out.bbox).toBeUndefined();
+    expect(out.properties).not.toHaveProperty('center_longitude');
+  });
+
+  it('uses a good imageBBox: bbox from its corners, centre at its middle', () => {
+    const out = locate({ imageBBox: [0, 0, 10, 20] });
+    expect(out.bbox).toEqual([0, 50, 1, 52]);
+    expect(out.properties).toMatchObject({ center_longitude: 0.5, center_latitude: 51 });
+  });
+});

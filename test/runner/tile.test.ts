@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Bounds } from '../../src/shared/geojson.js';
-import { axisOffsets, describeTile, planTiles, type TilingPlan } from '../../src/runner/tile.js';
+import { axisOffsets, describeTile, planTiles, tileRegion, type TilingPlan } from '../../src/runner/tile.js';
 
 const image = (width: number, height: number): Bounds => ({ x: 0, y: 0, width, height });
 const allTiles = (plan: TilingPlan): Bounds[] => plan.regions.flatMap((region) => region.tiles);
@@ -99,6 +99,36 @@ describe('planTiles', () => {
     expect(() => planTiles(image(0, 100), sizes)).toThrow(/`area.width`/);
     expect(() => planTiles(image(100, 0), sizes)).toThrow(/`area.height`/);
   });
+
+  it.each([
+    [{ tileSize: 0 }, '`tileSize` must be an integer >= 1; received 0'],
+    [{ tileOverlap: 1024 }, '`tileOverlap` must be an integer from 0 to 1023; received 1024'],
+    [{ tileOverlap: -1 }, '`tileOverlap` must be an integer from 0 to 1023; received -1'],
+    [{ regionSize: 1000 }, '`regionSize` must be an integer >= tileSize (1024); received 1000'],
+    [{ x: -1 }, '`area.x` must be an integer >= 0; received -1'],
+    [{ y: 0.5 }, '`area.y` must be an integer >= 0; received 0.5'],
+    [{ width: 0 }, '`area.width` must be an integer >= 1; received 0'],
+    [{ height: -3 }, '`area.height` must be an integer >= 1; received -3'],
+  ])('says what range a bad size must be in: %j', (change, message) => {
+    const { x = 0, y = 0, width = 100, height = 100, ...options } = change as Partial<Bounds & typeof sizes>;
+    expect(() => planTiles({ x, y, width, height }, { ...sizes, ...options })).toThrow(new RangeError(message));
+  });
+});
+
+describe('tileRegion', () => {
+  it('tiles one region as planTiles tiles it', () => {
+    const plan = planTiles(image(3000, 1000), { regionSize: 2048, tileSize: 1024, tileOverlap: 50 });
+    for (const region of plan.regions) expect(tileRegion(region.bounds, 1024, 50)).toEqual(region.tiles);
+  });
+
+  it.each([
+    [0, 0, 10, 10, '`tileSize` must be an integer >= 1; received 0'],
+    [512, 512, 10, 10, '`tileOverlap` must be an integer from 0 to 511; received 512'],
+    [512, 511, 0, 10, '`area.width` must be an integer >= 1; received 0'],
+    [512, 511, 10, 0, '`area.height` must be an integer >= 1; received 0'],
+  ])('refuses tile %i, overlap %i over %ix%i, naming what and why', (tileSize, overlap, width, height, message) => {
+    expect(() => tileRegion({ x: 0, y: 0, width, height }, tileSize, overlap)).toThrow(new RangeError(message));
+  });
 });
 
 describe('planTiles properties', () => {
@@ -144,6 +174,23 @@ describe('planTiles properties', () => {
         expect(allTiles(planTiles(area, options)).every((t) => t.width === width && t.height === height)).toBe(true);
       }),
     );
+  });
+
+  it('never makes a region larger than regionSize; every region but the last on an axis holds whole tile strides', () => {
+    fc.assert(
+      fc.property(cases, ({ area, options }) => {
+        const stride = options.tileSize - options.tileOverlap;
+        for (const { bounds } of planTiles(area, options).regions) {
+          expect(Math.max(bounds.width, bounds.height)).toBeLessThanOrEqual(options.regionSize);
+          if (bounds.x + bounds.width < area.x + area.width)
+            expect((bounds.width - options.tileOverlap) % stride).toBe(0);
+        }
+      }),
+      { numRuns: 300 },
+    );
+    // A case the random search may miss: 250 px regions of 100 px tiles overlapping by 20 hold 2 strides (180 px).
+    const plan = planTiles(image(1000, 100), { regionSize: 250, tileSize: 100, tileOverlap: 20 });
+    expect(plan.regions[0]?.bounds.width).toBe(180);
   });
 
   it('keeps tiles inside their region, and regions inside the area', () => {
