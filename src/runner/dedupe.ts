@@ -100,8 +100,8 @@ function indexBoxes(candidates: readonly Candidate[]): Flatbush {
   return index;
 }
 
-/** Higher score first; equal scores keep input order. */
-const byScore = (a: Candidate, b: Candidate): number => b.score - a.score || a.item - b.item;
+/** Higher score first; equal scores keep input order (candidates are in input order, and sort is stable). */
+const byScore = (a: Candidate, b: Candidate): number => b.score - a.score;
 
 /** Greedy NMS within one class; returns the input positions of the kept features. */
 function suppress(candidates: Candidate[], iouThreshold: number): number[] {

@@ -231,3 +231,157 @@ describe('dedupe: slivers a tile saw of an object on its edge', () => {
     expect(JSON.stringify(clipped(detection([0, 0, 1, 1], 1)))).not.toContain('clipped');
   });
 });
+
+describe('dedupe: SOFT_NMS against a naive reference', () => {
+  /** Textbook soft-NMS: take the best remaining box of a class, decay every other by its IoU, repeat. */
+  function naiveSoftNms(features: Feature[], { sigma, skipBoxThreshold }: DedupeOptions): Map<number, number> {
+    const area = (b: Box): number => (b[2] - b[0]) * (b[3] - b[1]);
+    const iou = (a: Box, b: Box): number => {
+      const w = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
+      const h = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
+      return (w * h) / (area(a) + area(b) - w * h);
+    };
+    const items = features.map((f, i) => ({ i, box: f.properties?.['imageBBox'] as Box, ...topClass(f) }));
+    const kept = new Map<number, number>();
+    for (const iri of new Set(items.map((item) => item.iri))) {
+      const left = items.filter((item) => item.iri === iri);
+      while (left.length > 0) {
+        let best = 0;
+        left.forEach((item, k) => {
+          const top = left[best]!;
+          if (item.score > top.score || (item.score === top.score && item.i < top.i)) best = k;
+        });
+        const [top] = left.splice(best, 1);
+        if (top!.score <= skipBoxThreshold) break;
+        kept.set(top!.i, top!.score);
+        for (const other of left) {
+          const overlap = iou(top!.box, other.box);
+          if (overlap > 0) other.score = other.score * Math.exp(-(overlap * overlap) / sigma);
+        }
+      }
+    }
+    return kept;
+  }
+  const scoresOf = (kept: Feature[]): [unknown, number][] => kept.map((f) => [f.id, topClass(f).score]);
+  const expected = (features: Feature[], reference: Map<number, number>): [unknown, number][] =>
+    [...reference].sort(([a], [b]) => a - b).map(([i, score]) => [features[i]?.id, score]);
+
+  it('keeps the same boxes with the same decayed scores, exactly, on 1500 random boxes', () => {
+    const random = mulberry32(7);
+    const int = (max: number): number => Math.floor(random() * max);
+    const boxes: Box[] = [];
+    for (let i = 0; i < 1500; i++) {
+      const base = i > 0 && random() < 0.6 ? boxes[int(i)] : undefined;
+      const [x, y] = base === undefined ? [int(1500), int(1500)] : [base[0] + int(9) - 4, base[1] + int(9) - 4];
+      const side = base === undefined ? 5 + int(60) : base[2] - base[0];
+      boxes.push([x, y, x + side, y + side + int(3)]);
+    }
+    // Scores on a coarse grid, so ties are common; three classes.
+    const features = boxes.map((box, i) =>
+      detection(box, Math.round(random() * 10) / 10, ['car', 'truck', 'bus'][int(3)], `f${i}`),
+    );
+    for (const options of [SOFT, { ...SOFT, sigma: 0.5, skipBoxThreshold: 0.05 }, { ...SOFT, skipBoxThreshold: 0 }]) {
+      const kept = dedupe(features, options);
+      expect(kept.length).toBeGreaterThan(100);
+      expect(scoresOf(kept)).toEqual(expected(features, naiveSoftNms(features, options)));
+    }
+  });
+
+  it('a decay too small to change a score (exp rounds to 1) never takes a box twice', () => {
+    // a and b overlap by 1e-10 px²: b's "decayed" score is its own, queued a second time.
+    const features = [
+      detection([0, 0, 1000, 1000], 0.9, 'car', 'a'),
+      detection([999.99999, 999.99999, 2000, 2000], 0.8, 'car', 'b'),
+      detection([1500, 1500, 2500, 2500], 0.7, 'car', 'c'),
+    ];
+    const kept = dedupe(features, SOFT);
+    expect(scoresOf(kept)).toEqual(expected(features, naiveSoftNms(features, SOFT)));
+    expect(topClass(kept[1]!).score).toBe(0.8);
+  });
+
+  it('decays only the top class of a feature; its other classes keep their scores', () => {
+    const features = [
+      detection([0, 0, 100, 100], 0.95, 'car', 'a'),
+      {
+        ...detection([0, 0, 100, 50], 0.9, 'car', 'b'),
+        properties: {
+          imageBBox: [0, 0, 100, 50],
+          featureClasses: [
+            { iri: 'van', score: 0.3 },
+            { iri: 'car', score: 0.9 },
+          ],
+        },
+      },
+    ];
+    const b = dedupe(features, SOFT)[1];
+    expect(b?.properties?.['featureClasses']).toEqual([
+      { iri: 'van', score: 0.3 },
+      { iri: 'car', score: 0.9 * Math.exp(-(0.5 * 0.5) / 0.1), rawScore: 0.9 },
+    ]);
+  });
+});
+
+describe('dedupe: boxes it cannot use are kept as they are, never compared', () => {
+  it.each([
+    ['a string', [0, 0, 10, '10']],
+    ['an infinite number', [0, 0, Number.POSITIVE_INFINITY, 10]],
+    ['three numbers', [0, 0, 10]],
+    ['five numbers', [0, 0, 10, 10, 10]],
+    ['minX > maxX', [10, 0, 0, 10]],
+    ['minY > maxY', [0, 10, 10, 0]],
+    ['not an array', '0,0,10,10'],
+  ])('%s', (_label, imageBBox) => {
+    const twin = (id: string): Feature => ({
+      type: 'Feature',
+      id,
+      geometry: null,
+      properties: { imageBBox, featureClasses: [{ iri: 'car', score: 0.9 }] },
+    });
+    for (const options of [NMS, SOFT]) expect(dedupe([twin('a'), twin('b')], options)).toEqual([twin('a'), twin('b')]);
+  });
+});
+
+describe('dedupe: options, with what each must be', () => {
+  it.each([
+    [{ algorithm: 'WBF' }, '`algorithm` must be NMS, SOFT_NMS or NONE; received WBF'],
+    [{ iouThreshold: -0.1 }, '`iouThreshold` must be a number from 0 to 1; received -0.1'],
+    [{ iouThreshold: 1.01 }, '`iouThreshold` must be a number from 0 to 1; received 1.01'],
+    [{ sigma: 0 }, '`sigma` must be a finite number > 0; received 0'],
+    [{ sigma: Number.POSITIVE_INFINITY }, '`sigma` must be a finite number > 0; received Infinity'],
+    [{ skipBoxThreshold: -1 }, '`skipBoxThreshold` must be a finite number >= 0; received -1'],
+    [{ skipBoxThreshold: Number.NaN }, '`skipBoxThreshold` must be a finite number >= 0; received NaN'],
+  ])('refuses %j', (override, message) => {
+    expect(() => dedupe([], { ...DEFAULT_DEDUPE, ...override } as DedupeOptions)).toThrow(new RangeError(message));
+  });
+
+  it('accepts the ends of each range: iouThreshold 0 and 1, skipBoxThreshold 0', () => {
+    const twins = [detection([0, 0, 10, 10], 0.9, 'car', 'a'), detection([0, 0, 10, 10], 0.8, 'car', 'b')];
+    expect(ids(dedupe(twins, { ...NMS, iouThreshold: 1 }))).toEqual(['a', 'b']);
+    expect(ids(dedupe(twins, { ...NMS, iouThreshold: 0 }))).toEqual(['a']);
+    expect(ids(dedupe(twins, { ...SOFT, skipBoxThreshold: 0 }))).toEqual(['a', 'b']);
+  });
+});
+
+describe('dedupe: slivers, at the edges of the rule', () => {
+  const clipped = (feature: Feature): Feature => Object.assign(feature, { [CLIPPED]: true });
+  const loose = { ...NMS, iouThreshold: 0.95 };
+
+  it('drops a sliver exactly 90 % inside a whole box (IoU 0.82 alone would keep it)', () => {
+    const whole = detection([0, 0, 10, 10], 0.9, 'car', 'whole');
+    expect(ids(dedupe([whole, clipped(detection([1, 0, 11, 10], 0.9, 'car', 's'))], loose))).toEqual(['whole']);
+  });
+
+  it('keeps a sliver that sticks out below the whole box (half inside)', () => {
+    const whole = detection([100, 200, 116, 214], 0.9, 'car', 'whole');
+    const sliver = clipped(detection([100, 210, 116, 218], 0.9, 'car', 's'));
+    expect(ids(dedupe([whole, sliver], loose))).toEqual(['whole', 's']);
+  });
+
+  it('knows the mark by its registered symbol, as a plugin built against its own copy of the package sets it', () => {
+    const whole = detection([0, 0, 16, 16], 0.9, 'car', 'whole');
+    const sliver = Object.assign(detection([12, 0, 16, 16], 0.9, 'car', 's'), {
+      [Symbol.for('osml-extensions.clippedByTile')]: true,
+    });
+    expect(ids(dedupe([whole, sliver], NMS))).toEqual(['whole']);
+  });
+});
