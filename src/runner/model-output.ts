@@ -96,7 +96,10 @@ function readGeometry(value: unknown, at: string, shift: Bounds, extent: Extent)
     return { type, geometries: members.map((member) => readGeometry(member, at, shift, extent)) };
   }
   const depth = typeof type === 'string' ? DEPTH.get(type) : undefined;
-  if (depth === undefined) throw new Problem(`${at} of unknown geometry type ${excerpt(JSON.stringify(type) ?? '')}`);
+  if (depth === undefined) {
+    // A type the model left out is named as missing, not as an empty string.
+    throw new Problem(`${at} of unknown geometry type ${excerpt(JSON.stringify(type) ?? 'missing')}`);
+  }
   return { type, coordinates: readCoordinates(value['coordinates'], depth, at, shift, extent) } as Geometry;
 }
 

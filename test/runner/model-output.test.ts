@@ -141,6 +141,56 @@ describe('readModelOutput: formats', () => {
     });
   });
 
+  it.each([
+    [
+      'already closed',
+      [
+        [0, 0],
+        [4, 0],
+        [4, 4],
+        [0, 0],
+      ],
+      4,
+    ],
+    [
+      'open, first and last differing in x only',
+      [
+        [0, 0],
+        [4, 4],
+        [0, 4],
+        [4, 0],
+      ],
+      5,
+    ],
+    [
+      'open, first and last differing in y only',
+      [
+        [0, 0],
+        [4, 4],
+        [4, 0],
+        [0, 4],
+      ],
+      5,
+    ],
+  ])('closes a geom_imcoords ring only when it is open: %s', (_label, ring, length) => {
+    const geometry = readOne({ geom_imcoords: ring })['properties']?.['imageGeometry'] as { coordinates: number[][][] };
+    const [out] = geometry.coordinates;
+    expect(out).toHaveLength(length);
+    expect(out?.at(-1)).toEqual(out?.[0]);
+  });
+
+  it('adds no featureClasses key to a feature the model gave no classes', () => {
+    expect(Object.keys(readOne({ imageBBox: [0, 0, 1, 1] })['properties'] ?? {}).sort()).toEqual([
+      'imageBBox',
+      'imageGeometry',
+    ]);
+  });
+
+  it('accepts a box of zero width or height (a point, as a centre-point model gives it)', () => {
+    expect(readOne({ imageBBox: [3, 4, 3, 4] })['properties']?.['imageBBox']).toEqual([1003, 2004, 1003, 2004]);
+    expect(readOne({ imageBBox: [0, 4, 9, 4] })['properties']?.['imageBBox']).toEqual([1000, 2004, 1009, 2004]);
+  });
+
   it('reads detection.pixelCoordinates with detection.type and keeps detection', () => {
     const detection = {
       type: 'LineString',
@@ -214,34 +264,140 @@ describe('readModelOutput: formats', () => {
 
 describe('readModelOutput: rejections', () => {
   const good = { imageBBox: [0, 0, 1, 1] };
+  const f0 = 'features[0] that has';
+  const notBox = 'that is not [minx, miny, maxx, maxy] of finite numbers';
+  const noShape = 'no pixel geometry (imageGeometry, imageBBox, geom_imcoords, detection, bounds_imcoords)';
+  const notPosition = 'with a position that is not 2 or more finite numbers';
+  const imageGeometry = (value: unknown) => collection(feature({ imageGeometry: value }));
   it.each([
-    ['text that is not JSON', 'Internal Server Error '.repeat(50)],
-    ['an empty body', ''],
-    ['an array', JSON.stringify([feature(good)])],
-    ['null', 'null'],
-    ['a Feature instead of a FeatureCollection', JSON.stringify(feature(good))],
-    ['features that are not an array', JSON.stringify({ type: 'FeatureCollection', features: {} })],
-    ['no features', JSON.stringify({ type: 'FeatureCollection' })],
-    ['a feature that is not a Feature', collection(feature(good), { type: 'Point', coordinates: [0, 0] })],
-    ['a feature with no pixel geometry', collection(feature(good), feature({ featureClasses: [] }))],
-    ['a feature with null properties', collection(feature(null))],
-    ['a feature whose properties are an array', collection(feature([1, 2]))],
+    [
+      'text that is not JSON, cut at 200 characters',
+      'Internal Server Error '.repeat(50),
+      `a body that is not JSON: ${'Internal Server Error '.repeat(10).slice(0, 199)}…`,
+    ],
+    [
+      'an HTML page, on one line',
+      '  <html>\n  <body>  oops </body>\n</html>\n',
+      'a body that is not JSON: <html> <body> oops </body> </html>',
+    ],
+    ['exactly 200 characters, not cut', 'y'.repeat(200), `a body that is not JSON: ${'y'.repeat(200)}`],
+    [
+      'a huge body, of which only the start is read',
+      `a${' '.repeat(300)}${'b'.repeat(300)}`,
+      `a body that is not JSON: a ${'b'.repeat(99)}`,
+    ],
+    ['an empty body', '', 'an empty body'],
+    ['a body of white space', ' \n\t ', 'an empty body'],
+    ['an array', JSON.stringify([feature(good)]), 'an array, not a FeatureCollection'],
+    ['null', 'null', 'null, not a FeatureCollection'],
+    ['a number', '42', 'a number (42), not a FeatureCollection'],
+    [
+      'a Feature instead of a FeatureCollection',
+      JSON.stringify(feature(good)),
+      'an object with type "Feature", not a FeatureCollection',
+    ],
+    [
+      'features that are not an array',
+      JSON.stringify({ type: 'FeatureCollection', features: {} }),
+      'a FeatureCollection whose features is an object without a type',
+    ],
+    ['no features', JSON.stringify({ type: 'FeatureCollection' }), 'a FeatureCollection whose features is missing'],
+    [
+      'a feature that is not a Feature',
+      collection(feature(good), { type: 'Point', coordinates: [0, 0] }),
+      'features[1] that is an object with type "Point", not a Feature',
+    ],
+    [
+      'a feature with no pixel geometry',
+      collection(feature(good), feature({ featureClasses: [] })),
+      `features[1] that has ${noShape}`,
+    ],
+    ['a feature with null properties', collection(feature(null)), `${f0} ${noShape}`],
+    [
+      'a feature whose properties are an array',
+      collection(feature([1, 2])),
+      'features[0] whose properties are an array, not an object',
+    ],
     [
       'a NaN-like coordinate',
       '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"imageBBox":[0,0,1,1e999]}}]}',
+      `${f0} an imageBBox ${notBox} ([0,0,1,null])`,
     ],
-    ['a string coordinate', collection(feature({ imageGeometry: { type: 'Point', coordinates: ['1', 2] } }))],
-    ['a one-number position', collection(feature({ imageGeometry: { type: 'Point', coordinates: [1] } }))],
+    [
+      'a string coordinate',
+      imageGeometry({ type: 'Point', coordinates: ['1', 2] }),
+      `${f0} an imageGeometry ${notPosition} (["1",2])`,
+    ],
+    [
+      'a one-number position',
+      imageGeometry({ type: 'Point', coordinates: [1] }),
+      `${f0} an imageGeometry ${notPosition} ([1])`,
+    ],
     [
       'coordinates nested too shallow',
-      collection(feature({ imageGeometry: { type: 'Polygon', coordinates: [[0, 0]] } })),
+      imageGeometry({ type: 'Polygon', coordinates: [[0, 0]] }),
+      `${f0} an imageGeometry ${notPosition} (0)`,
     ],
-    ['an unknown geometry type', collection(feature({ imageGeometry: { type: 'Circle', coordinates: [0, 0] } }))],
-    ['an empty geometry', collection(feature({ imageGeometry: { type: 'MultiPoint', coordinates: [] } }))],
-    ['a bbox of the wrong length', collection(feature({ imageBBox: [0, 0, 1] }))],
-    ['a bbox with min above max', collection(feature({ imageBBox: [5, 0, 1, 1] }))],
-    ['a bad bbox next to a good geometry', collection(feature({ imageGeometry: box(0, 0, 1, 1), imageBBox: 'x' }))],
-    ['a bad bounds_imcoords', collection(feature({ bounds_imcoords: [0, 0, 'a', 1] }))],
+    [
+      'coordinates that are not arrays',
+      imageGeometry({ type: 'LineString', coordinates: 5 }),
+      `${f0} an imageGeometry whose coordinates are not nested arrays`,
+    ],
+    [
+      'an unknown geometry type',
+      imageGeometry({ type: 'Circle', coordinates: [0, 0] }),
+      `${f0} an imageGeometry of unknown geometry type "Circle"`,
+    ],
+    [
+      'a geometry without a type',
+      imageGeometry({ coordinates: [0, 0] }),
+      `${f0} an imageGeometry of unknown geometry type missing`,
+    ],
+    [
+      'a geometry that is a string',
+      imageGeometry('POINT (1 2)'),
+      `${f0} an imageGeometry that is a string (POINT (1 2)), not a geometry`,
+    ],
+    [
+      'a GeometryCollection without geometries',
+      imageGeometry({ type: 'GeometryCollection' }),
+      `${f0} an imageGeometry that is a GeometryCollection without a geometries array`,
+    ],
+    [
+      'an empty geometry',
+      imageGeometry({ type: 'MultiPoint', coordinates: [] }),
+      `${f0} a pixel geometry without any position`,
+    ],
+    [
+      'a bbox of the wrong length',
+      collection(feature({ imageBBox: [0, 0, 1] })),
+      `${f0} an imageBBox ${notBox} ([0,0,1])`,
+    ],
+    [
+      'a bbox with min x above max x',
+      collection(feature({ imageBBox: [5, 0, 1, 1] })),
+      `${f0} an imageBBox whose minimum exceeds its maximum ([5,0,1,1])`,
+    ],
+    [
+      'a bbox with min y above max y',
+      collection(feature({ imageBBox: [0, 5, 1, 1] })),
+      `${f0} an imageBBox whose minimum exceeds its maximum ([0,5,1,1])`,
+    ],
+    [
+      'a bad bbox next to a good geometry',
+      collection(feature({ imageGeometry: box(0, 0, 1, 1), imageBBox: 'x' })),
+      `${f0} an imageBBox ${notBox} ("x")`,
+    ],
+    [
+      'a bad bounds_imcoords',
+      collection(feature({ bounds_imcoords: [0, 0, 'a', 1] })),
+      `${f0} a bounds_imcoords ${notBox} ([0,0,"a",1])`,
+    ],
+    [
+      'a bad detection.pixelCoordinates',
+      collection(feature({ detection: { type: 'Point', pixelCoordinates: [1] } })),
+      `${f0} a detection.pixelCoordinates ${notPosition} ([1])`,
+    ],
     [
       'a geom_imcoords ring too short',
       collection(
@@ -252,11 +408,39 @@ describe('readModelOutput: rejections', () => {
           ],
         }),
       ),
+      `${f0} a geom_imcoords that is not a ring of 3 or more positions`,
     ],
-    ['featureClasses without scores', collection(feature({ ...good, featureClasses: [{ iri: 'a' }] }))],
-    ['feature_types with a string score', collection(feature({ ...good, feature_types: { a: 'high' } }))],
-  ])('rejects %s', (_name, text) => {
+    ...(
+      [
+        ['featureClasses without scores', [{ iri: 'a' }]],
+        ['featureClasses with a number for iri', [{ iri: 5, score: 0.5 }]],
+        ['featureClasses with one bad entry among good ones', [{ iri: 'a', score: 0.5 }, { iri: 'b' }]],
+        ['featureClasses holding null', [null]],
+      ] as const
+    ).map(([name, featureClasses]) => [
+      name,
+      collection(feature({ ...good, featureClasses })),
+      `${f0} featureClasses that are not [{ iri: string, score: number }]`,
+    ]),
+    [
+      'feature_types with a string score',
+      collection(feature({ ...good, feature_types: { a: 0.5, b: 'high' } })),
+      `${f0} feature_types that are not { iri: score }`,
+    ],
+    [
+      'a detection_score that is a string',
+      collection(feature({ ...good, detection_score: 'high' })),
+      `${f0} a detection_score that is not a finite number`,
+    ],
+  ])('rejects %s, saying what it received', (_name, text, problem) => {
     expectInvalid(text);
+    let thrown: unknown;
+    try {
+      readModelOutput(text, context);
+    } catch (error) {
+      thrown = error;
+    }
+    expect((thrown as { params: { problem: string } }).params.problem).toBe(problem);
   });
 
   it('names the failing feature and keeps a non-JSON excerpt short', () => {
@@ -296,5 +480,7 @@ describe('topClass', () => {
     expect(topClass(withClasses([]))).toEqual({ iri: '', score: -1 });
     expect(topClass({ type: 'Feature', geometry: null, properties: null })).toEqual({ iri: '', score: -1 });
     expect(findTopClassIndex(withClasses(undefined))).toBe(-1);
+    expect(findTopClassIndex(withClasses([]))).toBe(-1);
+    expect(findTopClassIndex(withClasses([{ iri: 'no score' }, { score: 1 }]))).toBe(-1);
   });
 });
