@@ -10,19 +10,13 @@ import { copyFile, readFile, rm, symlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { discover } from '../../src/boot/discover.js';
-import { kindOf, Lock, pinFolder, writeLock } from '../../src/boot/lock.js';
+import { kindOf, Lock, pinFolder } from '../../src/boot/lock.js';
 import { loadConfig } from '../../src/config.js';
 import { loadExtensions } from '../../src/host/extensions.js';
 import { markedPlugin, pairPlugin, uncachedProject as project, writeTree } from '../helpers/index.js';
+import { lockProject } from '../helpers/lock.js';
 
 const LOCK = 'osml-extensions.lock.json';
-
-async function lock(dir: string): Promise<void> {
-  const config = await loadConfig({ cwd: dir, env: {} });
-  const { plugins } = await discover({ roots: config.pluginDirs, cwd: dir });
-  await writeLock(config, plugins);
-}
 
 const sri = (bytes: Buffer | string): string => `sha512-${createHash('sha512').update(bytes).digest('base64')}`;
 
@@ -92,7 +86,7 @@ describe('links', () => {
       'plugins/p/two': 'x',
     });
     await symlink('one', path.join(dir, 'plugins/p/data'));
-    await lock(dir);
+    await lockProject(dir);
     await rm(path.join(dir, 'plugins/p/data'));
     await symlink('two', path.join(dir, 'plugins/p/data'));
     const ext = await loadExtensions({ cwd: dir, env: {} });
@@ -110,7 +104,7 @@ describe('every file of a folder, named in the refusal', () => {
       'plugins/p/c.json': '3',
       'plugins/p/d.json': '4',
     });
-    await lock(dir);
+    await lockProject(dir);
     await writeTree(dir, { 'plugins/p/a.mjs': 'one', 'plugins/p/b.mjs': 'two', 'plugins/p/e': '', 'plugins/p/f': '' });
     await rm(path.join(dir, 'plugins/p/c.json'));
     await rm(path.join(dir, 'plugins/p/d.json'));
@@ -204,7 +198,7 @@ writeFileSync(new URL('./late.mjs', import.meta.url), "writeFileSync(new URL('./
 await import('./late.mjs');
 ${pairPlugin('p_type')}`,
     });
-    await lock(dir);
+    await lockProject(dir);
     const ext = await loadExtensions({ cwd: dir, env: {} });
     expect(ext.rejected.map((r) => r.code)).toEqual(['INTEGRITY_MISMATCH']);
     expect(ext.rejected[0]?.message).toContain('a module inside a pinned plugin folder is not in its pin');
@@ -213,12 +207,12 @@ ${pairPlugin('p_type')}`,
 
   it('a plugin changed and locked again loads its new code on the next reload in the same process', async () => {
     const dir = await project({ 'plugins/p/index.mjs': markedPlugin('first_type') });
-    await lock(dir);
+    await lockProject(dir);
     const first = await loadExtensions({ cwd: dir, env: {}, reload: 'one' });
     expect(first.registry.isComplete('first_type')).toBe(true);
     // The same file, new bytes, a new lock: the hook must check against the new pins only.
     await writeTree(dir, { 'plugins/p/index.mjs': markedPlugin('second_type') });
-    await lock(dir);
+    await lockProject(dir);
     const second = await loadExtensions({ cwd: dir, env: {}, reload: 'two' });
     expect(second.rejected).toEqual([]);
     expect(second.registry.isComplete('second_type')).toBe(true);
@@ -227,7 +221,7 @@ ${pairPlugin('p_type')}`,
   it('a lock copied from another checkout of the same tree matches (folders are keyed relative to it)', async () => {
     const files = { 'plugins/p/index.mjs': pairPlugin('p_type') };
     const [here, there] = await Promise.all([project(files), project(files)]);
-    await lock(there);
+    await lockProject(there);
     await copyFile(path.join(there, LOCK), path.join(here, LOCK));
     expect(JSON.parse(await readFile(path.join(here, LOCK), 'utf8'))).toMatchObject({
       plugins: [{ folder: 'plugins/p' }],

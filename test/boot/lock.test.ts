@@ -18,13 +18,7 @@ import {
   uncachedProject as project,
   writeTree,
 } from '../helpers/index.js';
-
-/** Pin every plugin of the project, as `osml-extensions lock` does. */
-async function lock(dir: string): Promise<void> {
-  const config = await loadConfig({ cwd: dir, env: {} });
-  const { plugins } = await discover({ roots: config.pluginDirs, cwd: dir });
-  await writeLock(config, plugins);
-}
+import { lockProject } from '../helpers/lock.js';
 
 const boot = (cwd: string, logger = recordingLogger()) => loadExtensions({ cwd, env: {}, logger });
 const refusals = (ext: { rejected: { code: string; source: string }[] }) => ext.rejected.map((r) => [r.code, r.source]);
@@ -57,7 +51,7 @@ describe('a malformed lock file is CONFIG_INVALID, never "no lock"', () => {
 
   it('the same file, complete, turns integrity checking on', async () => {
     const dir = await project(good);
-    await lock(dir);
+    await lockProject(dir);
     expect((await boot(dir)).registry.isComplete('a_type')).toBe(true);
     await writeTree(dir, { 'plugins/a/index.mjs': marked('b_type') });
     expect(refusals(await boot(dir))).toEqual([['INTEGRITY_MISMATCH', 'plugins/a/index.mjs']]);
@@ -85,7 +79,7 @@ describe('verifying pins before import', () => {
       'plugins/p/helper.mjs': 'export const x = 1;',
       'plugins/p/data.json': '{}',
     });
-    await lock(dir);
+    await lockProject(dir);
     await writeTree(dir, { 'plugins/p/index.mjs': marked('p_type'), 'plugins/p/extra.mjs': '' });
     await rm(path.join(dir, 'plugins/p/data.json'));
     const ext = await boot(dir);
@@ -104,7 +98,7 @@ describe('verifying pins before import', () => {
     ['only a missing file', {}, ['plugins/p/helper.mjs'], '(missing: helper.mjs; expected'],
   ])('%s is described alone', async (_label, write: Record<string, string>, remove: string[], detail) => {
     const dir = await project({ 'plugins/p/index.mjs': pairPlugin('p_type'), 'plugins/p/helper.mjs': '1' });
-    await lock(dir);
+    await lockProject(dir);
     await writeTree(dir, write);
     for (const file of remove) await rm(path.join(dir, file));
     const ext = await boot(dir);
@@ -113,7 +107,7 @@ describe('verifying pins before import', () => {
 
   it('refuses an unpinned plugin unless allowUnpinned, which loads it with a warning', async () => {
     const dir = await project({ 'plugins/a/index.mjs': pairPlugin('a_type') });
-    await lock(dir);
+    await lockProject(dir);
     await writeTree(dir, { 'plugins/new/index.mjs': marked('new_type') });
     const refused = await boot(dir);
     expect(refusals(refused)).toEqual([['UNPINNED', 'plugins/new/index.mjs']]);
@@ -136,7 +130,7 @@ describe('verifying pins before import', () => {
 
   it('reports a pinned folder that is gone as drift', async () => {
     const dir = await project({ 'plugins/a/index.mjs': pairPlugin('a_type'), 'plugins/b/index.mjs': pairPlugin('b') });
-    await lock(dir);
+    await lockProject(dir);
     await rm(path.join(dir, 'plugins/b'), { recursive: true });
     const ext = await boot(dir);
     expect(refusals(ext)).toEqual([['INTEGRITY_MISMATCH', 'plugins/b']]);
@@ -154,7 +148,7 @@ writeFileSync(new URL('../b-victim/index.mjs', import.meta.url), ${JSON.stringif
 ${pairPlugin('swapper')}`,
       'plugins/b-victim/index.mjs': pairPlugin('victim'),
     });
-    await lock(dir);
+    await lockProject(dir);
     const ext = await loadExtensions({ cwd: dir, env: {}, concurrency: 1 });
     expect(refusals(ext)).toEqual([['INTEGRITY_MISMATCH', 'plugins/b-victim/index.mjs']]);
     expect(ext.rejected[0]?.message).toContain('a file changed after it was verified');
@@ -246,7 +240,7 @@ describe('pinFolder and writeLock', () => {
   it('replaces the lock file whole: never writes through a symlink planted in its place, leaves no temp file', async () => {
     const dir = await project({ 'plugins/a/index.mjs': pairPlugin('a'), 'elsewhere.txt': 'precious' });
     await symlink('elsewhere.txt', path.join(dir, LOCK));
-    await lock(dir);
+    await lockProject(dir);
     expect(await readFile(path.join(dir, 'elsewhere.txt'), 'utf8')).toBe('precious');
     expect((await lstat(path.join(dir, LOCK))).isFile()).toBe(true);
     expect((await readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);

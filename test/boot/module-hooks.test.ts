@@ -13,21 +13,14 @@ vi.mock('node:module', async (importOriginal) => {
 const { register } = await import('node:module');
 const { loadExtensions } = await import('../../src/host/extensions.js');
 const { discover } = await import('../../src/boot/discover.js');
-const { writeLock } = await import('../../src/boot/lock.js');
-const { loadConfig } = await import('../../src/config.js');
 const { loadPlugin } = await import('../../src/boot/load.js');
 const { pairPlugin, uncachedProject: project, writeTree } = await import('../helpers/index.js');
+const { lockProject } = await import('../helpers/lock.js');
 
 /** Calls that registered the hook whose source holds `marker`. */
 const hooks = (marker: string) =>
   vi.mocked(register).mock.calls.filter(([url]) => String(url).includes(encodeURIComponent(marker)));
 const lockHooks = () => hooks('ERR_OSML_INTEGRITY');
-
-async function lock(dir: string): Promise<void> {
-  const config = await loadConfig({ cwd: dir, env: {} });
-  const { plugins } = await discover({ roots: config.pluginDirs, cwd: dir });
-  await writeLock(config, plugins);
-}
 
 describe('the reload hook is registered once, on the first reload', () => {
   // First in this file: the hooks are the process's, and the tests below reload too.
@@ -54,7 +47,7 @@ describe('the lock hook is registered once, and only when something was verified
 
   it('two locked boots: one hook, handed the second boot’s pins', async () => {
     const dir = await project({ 'plugins/a/index.mjs': pairPlugin('a_type') });
-    await lock(dir);
+    await lockProject(dir);
     expect((await loadExtensions({ cwd: dir, env: {}, reload: '1' })).rejected).toEqual([]);
     expect((await loadExtensions({ cwd: dir, env: {}, reload: '2' })).rejected).toEqual([]);
     expect(lockHooks()).toHaveLength(1);
