@@ -58,22 +58,24 @@ function readBox(feature: Feature): Box | undefined {
   return [minX, minY, maxX === minX ? maxX + 0.1 : maxX, maxY === minY ? maxY + 0.1 : maxY];
 }
 
-/** Intersection over union of two boxes (0 when they only touch). */
-function iou(a: Box, b: Box): number {
+/** The area two boxes share (0 when they are apart or only touch). */
+function sharedArea(a: Box, b: Box): number {
   const width = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
   const height = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
-  if (width <= 0 || height <= 0) return 0;
-  const overlap = width * height;
-  return overlap / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - overlap);
+  return Math.max(0, width) * Math.max(0, height);
+}
+
+/** A box's area; never 0, as {@link readBox} widens a flat box by 0.1 px. */
+const area = (box: Box): number => (box[2] - box[0]) * (box[3] - box[1]);
+
+/** Intersection over union of two boxes (0 when they only touch). */
+function iou(a: Box, b: Box): number {
+  const overlap = sharedArea(a, b);
+  return overlap / (area(a) + area(b) - overlap);
 }
 
 /** The share of `inner`'s area that lies inside `outer`. */
-function containedShare(inner: Box, outer: Box): number {
-  const width = Math.min(inner[2], outer[2]) - Math.max(inner[0], outer[0]);
-  const height = Math.min(inner[3], outer[3]) - Math.max(inner[1], outer[1]);
-  if (width <= 0 || height <= 0) return 0;
-  return (width * height) / ((inner[2] - inner[0]) * (inner[3] - inner[1]));
-}
+const containedShare = (inner: Box, outer: Box): number => sharedArea(inner, outer) / area(inner);
 
 /**
  * Drops the clipped copies of objects another tile saw whole. IoU cannot do it: the sliver a tile
