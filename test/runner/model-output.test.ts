@@ -179,6 +179,50 @@ describe('readModelOutput: formats', () => {
     expect(out?.at(-1)).toEqual(out?.[0]);
   });
 
+  it('reads a GeometryCollection imageGeometry, each member shifted, the box around all of them', () => {
+    const props = readOne({
+      imageGeometry: {
+        type: 'GeometryCollection',
+        geometries: [
+          { type: 'Point', coordinates: [1, 2] },
+          {
+            type: 'LineString',
+            coordinates: [
+              [5, 6],
+              [7, 9],
+            ],
+          },
+        ],
+      },
+    })['properties'];
+    expect(props?.['imageGeometry']).toEqual({
+      type: 'GeometryCollection',
+      geometries: [
+        { type: 'Point', coordinates: [1001, 2002] },
+        {
+          type: 'LineString',
+          coordinates: [
+            [1005, 2006],
+            [1007, 2009],
+          ],
+        },
+      ],
+    });
+    expect(props?.['imageBBox']).toEqual([1001, 2002, 1007, 2009]);
+  });
+
+  it('takes a null property for an absent one (a Python model writes None), and reads the next form', () => {
+    const props = readOne({
+      imageGeometry: null,
+      imageBBox: null,
+      bounds_imcoords: [0, 0, 2, 2],
+      featureClasses: null,
+      detection_score: 0.5,
+    })['properties'];
+    expect(props?.['imageBBox']).toEqual([1000, 2000, 1002, 2002]);
+    expect(props?.['featureClasses']).toEqual([{ iri: 'unknown', score: 0.5 }]);
+  });
+
   it('adds no featureClasses key to a feature the model gave no classes', () => {
     expect(Object.keys(readOne({ imageBBox: [0, 0, 1, 1] })['properties'] ?? {}).sort()).toEqual([
       'imageBBox',
