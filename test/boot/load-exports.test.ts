@@ -6,7 +6,7 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { discover, type PluginCandidate } from '../../src/boot/discover.js';
 import { loadPlugin, loadPlugins } from '../../src/boot/load.js';
 import { pairPlugin, tempDir, writeTree } from '../helpers/index.js';
@@ -171,11 +171,18 @@ describe('timeouts', () => {
 
   it('a finished import leaves no timer behind (a CLI would wait for it before exiting)', async () => {
     const [candidate] = await candidatesOf({ 'plugins/p/index.mjs': pairPlugin('p') });
-    const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
-    const before = timers();
-    const loaded = await loadPlugin(candidate!, { timeoutMs: 600_000 });
-    expect(loaded.rejected).toEqual([]);
-    expect(timers()).toBe(before);
+    // Only this load's own timer is followed: other tests' timers come and go meanwhile.
+    const set = vi.spyOn(globalThis, 'setTimeout');
+    const clear = vi.spyOn(globalThis, 'clearTimeout');
+    try {
+      expect((await loadPlugin(candidate!, { timeoutMs: 600_000 })).rejected).toEqual([]);
+      const mine = set.mock.calls.flatMap(([, ms], i) => (ms === 600_000 ? [set.mock.results[i]?.value] : []));
+      expect(mine).toHaveLength(1);
+      expect(clear.mock.calls.map(([timer]) => timer)).toContain(mine[0]);
+    } finally {
+      set.mockRestore();
+      clear.mockRestore();
+    }
   });
 
   it('importMs is the time the import took, within the time the call took, refused or not', async () => {
