@@ -65,13 +65,14 @@ function sharedArea(a: Box, b: Box): number {
   return Math.max(0, width) * Math.max(0, height);
 }
 
-/** A box's area; never 0, as {@link readBox} widens a flat box by 0.1 px. */
+/** A box's area; {@link readBox} widens a flat box by 0.1 px, which keeps it above 0 below 2^50 px. */
 const area = (box: Box): number => (box[2] - box[0]) * (box[3] - box[1]);
 
-/** Intersection over union of two boxes (0 when they only touch). */
+/** Intersection over union of two boxes (0 when they only touch, or are flat beyond widening). */
 function iou(a: Box, b: Box): number {
   const overlap = sharedArea(a, b);
-  return overlap / (area(a) + area(b) - overlap);
+  // 0 / 0 for two flat boxes at coordinates too large to widen: never a NaN score.
+  return overlap / (area(a) + area(b) - overlap) || 0;
 }
 
 /** The share of `inner`'s area that lies inside `outer`. */

@@ -341,6 +341,15 @@ describe('dedupe: boxes it cannot use are kept as they are, never compared', () 
   });
 });
 
+describe('dedupe: coordinates too large for the 0.1 px widening', () => {
+  it('keeps two flat boxes at x = 1e20 as they are, never decaying a score to NaN', () => {
+    const far = (id: string): Feature => detection([1e20, 5, 1e20, 5], 0.9, 'car', id);
+    const kept = dedupe([far('a'), far('b')], SOFT);
+    expect(ids(kept)).toEqual(['a', 'b']);
+    expect(kept.map((f) => topClass(f).score)).toEqual([0.9, 0.9]);
+  });
+});
+
 describe('dedupe: options, with what each must be', () => {
   it.each([
     [{ algorithm: 'WBF' }, '`algorithm` must be NMS, SOFT_NMS or NONE; received WBF'],
