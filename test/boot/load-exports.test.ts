@@ -4,30 +4,19 @@
  * install, no made-up location), and what a load leaves behind (no timer, an honest importMs).
  */
 import { rm } from 'node:fs/promises';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it, vi } from 'vitest';
-import { discover, type PluginCandidate } from '../../src/boot/discover.js';
 import { loadPlugin, loadPlugins } from '../../src/boot/load.js';
-import { pairPlugin, tempDir, writeTree } from '../helpers/index.js';
+import { pairPlugin } from '../helpers/index.js';
+import { loadOnePlugin, pluginCandidates } from '../helpers/load.js';
 
 const REGION = `class R { processRegionRequest() {} }`;
 const manifestOf = (name: string, type = 't') =>
   `{ requestType: '${type}', handlerType: 'REGION_REQUEST_HANDLER', name: '${name}', handler: R }`;
 
-async function candidatesOf(files: Record<string, string>): Promise<PluginCandidate[]> {
-  const dir = await writeTree(await tempDir(), files);
-  return (await discover({ roots: [path.join(dir, 'plugins')], cwd: dir })).plugins;
-}
-
-async function loadOne(files: Record<string, string>, options: Parameters<typeof loadPlugin>[1] = {}) {
-  const [candidate] = await candidatesOf(files);
-  return loadPlugin(candidate!, options);
-}
-
 /** The one refusal of a plugin entry `index.mjs` (or another file name) holding `body`. */
 async function refusalOf(body: string, file = 'index.mjs') {
-  const loaded = await loadOne({ [`plugins/p/${file}`]: body });
+  const loaded = await loadOnePlugin({ [`plugins/p/${file}`]: body });
   expect(loaded.rejected).toHaveLength(1);
   return loaded.rejected[0]!;
 }
@@ -66,16 +55,6 @@ Object.defineProperty(${name}, Symbol.for('osml-extensions.manifest'), {
     expect(refusal.message).toContain(`plugins/p/index.mjs (${label}):`);
   });
 
-  it('a decorated class exported as default is offered once, by the decorator alone', async () => {
-    const dist = path.resolve('dist/index.js');
-    const loaded = await loadOne({
-      'plugins/p/index.mjs': `import { registerHandler } from '${dist}';
-        export default registerHandler({ requestType: 'd', handlerType: 'REGION_REQUEST_HANDLER', name: 'd-region' })(class { processRegionRequest() {} });`,
-    });
-    expect(loaded.rejected).toEqual([]);
-    expect(loaded.manifests.map((m) => m.name)).toEqual(['d-region']);
-  });
-
   it('a default export that is itself a manifest is never unpacked, even with a `manifests` key', async () => {
     const refusal = await refusalOf(`${REGION}\nexport default { ...${manifestOf('d-region', 'dd')}, manifests: [] };`);
     expect(refusal).toMatchObject({ code: 'MANIFEST_INVALID', requestTypes: ['dd'] });
@@ -94,7 +73,7 @@ Object.defineProperty(${name}, Symbol.for('osml-extensions.manifest'), {
 
 describe('CommonJS entries', () => {
   it('unpacks `module.exports = { manifest }`', async () => {
-    const loaded = await loadOne({
+    const loaded = await loadOnePlugin({
       'plugins/p/index.cjs': `${REGION}\nmodule.exports = { manifest: ${manifestOf('c-region')} };`,
     });
     expect(loaded.rejected).toEqual([]);
@@ -150,7 +129,7 @@ describe('what an import failure says', () => {
   });
 
   it('an entry deleted after discovery is VANISHED, a warning, with the import error as cause', async () => {
-    const [candidate] = await candidatesOf({ 'plugins/p/index.mjs': pairPlugin('p') });
+    const [candidate] = await pluginCandidates({ 'plugins/p/index.mjs': pairPlugin('p') });
     await rm(candidate!.entry);
     const { rejected } = await loadPlugin(candidate!);
     expect(rejected).toMatchObject([{ code: 'VANISHED', level: 'warn', source: 'plugins/p/index.mjs' }]);
@@ -160,7 +139,7 @@ describe('what an import failure says', () => {
 
 describe('timeouts', () => {
   it('an entry that timed out is refused at once in the same generation, never awaited again', async () => {
-    const [candidate] = await candidatesOf({ 'plugins/p/index.mjs': 'await new Promise(() => {});' });
+    const [candidate] = await pluginCandidates({ 'plugins/p/index.mjs': 'await new Promise(() => {});' });
     const first = await loadPlugin(candidate!, { timeoutMs: 50, reload: 'stuck' });
     expect(first.rejected[0]?.code).toBe('IMPORT_TIMEOUT');
     // Awaited again, this would outlast the test's own timeout.
@@ -170,7 +149,7 @@ describe('timeouts', () => {
   });
 
   it('a finished import leaves no timer behind (a CLI would wait for it before exiting)', async () => {
-    const [candidate] = await candidatesOf({ 'plugins/p/index.mjs': pairPlugin('p') });
+    const [candidate] = await pluginCandidates({ 'plugins/p/index.mjs': pairPlugin('p') });
     // Only this load's own timer is followed: other tests' timers come and go meanwhile.
     const set = vi.spyOn(globalThis, 'setTimeout');
     const clear = vi.spyOn(globalThis, 'clearTimeout');
@@ -186,7 +165,7 @@ describe('timeouts', () => {
   });
 
   it('importMs is the time the import took, within the time the call took, refused or not', async () => {
-    const [good, bad] = await candidatesOf({
+    const [good, bad] = await pluginCandidates({
       'plugins/a/index.mjs': pairPlugin('a'),
       'plugins/b/index.mjs': 'throw new Error("no");',
     });
@@ -201,7 +180,7 @@ describe('timeouts', () => {
 
 describe('loadPlugins: the same real file', () => {
   it('two entries that cannot be resolved are both kept (and reported), not taken for one', async () => {
-    const candidates = await candidatesOf({ 'plugins/a/index.mjs': '', 'plugins/b/index.mjs': '' });
+    const candidates = await pluginCandidates({ 'plugins/a/index.mjs': '', 'plugins/b/index.mjs': '' });
     for (const candidate of candidates) await rm(candidate.entry);
     const loaded = await loadPlugins(candidates);
     expect(loaded.map((l) => [l.candidate.name, l.rejected[0]?.code])).toEqual([
@@ -211,7 +190,7 @@ describe('loadPlugins: the same real file', () => {
   });
 
   it('unique: true trusts the caller, who already dropped duplicates', async () => {
-    const [candidate] = await candidatesOf({ 'plugins/a/index.mjs': pairPlugin('a') });
+    const [candidate] = await pluginCandidates({ 'plugins/a/index.mjs': pairPlugin('a') });
     const loaded = await loadPlugins([candidate!, candidate!], { unique: true });
     expect(loaded).toHaveLength(2);
     expect(await loadPlugins([candidate!, candidate!])).toHaveLength(1);

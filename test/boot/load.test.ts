@@ -7,15 +7,10 @@ import { discover, type PluginCandidate } from '../../src/boot/discover.js';
 import { loadPlugin, loadPlugins } from '../../src/boot/load.js';
 import { loadExtensions } from '../../src/host/extensions.js';
 import { fixture, pairPlugin, tempDir, writeTree } from '../helpers/index.js';
+import { loadOnePlugin } from '../helpers/load.js';
 
 async function candidates(cwd: string, root = 'plugins'): Promise<PluginCandidate[]> {
   return (await discover({ roots: [path.join(cwd, root)], cwd })).plugins;
-}
-
-async function loadOne(files: Record<string, string>) {
-  const dir = await writeTree(await tempDir(), files);
-  const [candidate] = await candidates(dir);
-  return loadPlugin(candidate!);
 }
 
 describe('loadPlugin: collecting manifests', () => {
@@ -35,17 +30,18 @@ describe('loadPlugin: collecting manifests', () => {
 
   it('collects a decorated class exported as default, once even when also exported by name', async () => {
     const dist = path.resolve('dist/index.js');
-    const loaded = await loadOne({
+    const loaded = await loadOnePlugin({
       'plugins/p/index.mjs': `import { registerHandler } from '${dist}';
         const C = registerHandler({ requestType: 'd', handlerType: 'REGION_REQUEST_HANDLER', name: 'd-region' })(class { processRegionRequest() {} });
         export default C; export { C };`,
     });
+    expect(loaded.rejected).toEqual([]);
     expect(loaded.manifests.map((m) => m.name)).toEqual(['d-region']);
   });
 
   it('does not collect a decorated class twice when a manifest object names it', async () => {
     const dist = path.resolve('dist/index.js');
-    const loaded = await loadOne({
+    const loaded = await loadOnePlugin({
       'plugins/p/index.mjs': `import { registerHandler } from '${dist}';
         export const C = registerHandler({ requestType: 'd', handlerType: 'REGION_REQUEST_HANDLER', name: 'd-region' })(class { processRegionRequest() {} });
         export const manifest = { requestType: 'd', handlerType: 'REGION_REQUEST_HANDLER', name: 'explicit', handler: C };`,
@@ -54,7 +50,7 @@ describe('loadPlugin: collecting manifests', () => {
   });
 
   it('keeps the valid manifests of a file when another in it is invalid, and records the declared type', async () => {
-    const loaded = await loadOne({
+    const loaded = await loadOnePlugin({
       'plugins/p/index.mjs': `class R { processRegionRequest() {} }
         export default [
           { requestType: 'ok', handlerType: 'REGION_REQUEST_HANDLER', name: 'ok-region', handler: R },
@@ -72,12 +68,12 @@ describe('loadPlugin: collecting manifests', () => {
   });
 
   it('rejects a `manifests` export that is not an array', async () => {
-    const loaded = await loadOne({ 'plugins/p/index.mjs': 'export const manifests = { nope: true };' });
+    const loaded = await loadOnePlugin({ 'plugins/p/index.mjs': 'export const manifests = { nope: true };' });
     expect(loaded.rejected.map((r) => r.code)).toEqual(['MANIFEST_INVALID']);
   });
 
   it('reports MANIFEST_MISSING with the exports it did find', async () => {
-    const loaded = await loadOne({ 'plugins/p/index.mjs': 'export const helper = 1; export function util() {}' });
+    const loaded = await loadOnePlugin({ 'plugins/p/index.mjs': 'export const helper = 1; export function util() {}' });
     expect(loaded.rejected[0]).toMatchObject({ code: 'MANIFEST_MISSING', source: 'plugins/p/index.mjs' });
     expect(loaded.rejected[0]?.message).toContain('helper, util');
   });
@@ -95,7 +91,7 @@ describe('loadPlugin: import failures', () => {
   });
 
   it('names the file for a missing import', async () => {
-    const loaded = await loadOne({ 'plugins/p/index.mjs': "import 'definitely-not-installed-pkg';" });
+    const loaded = await loadOnePlugin({ 'plugins/p/index.mjs': "import 'definitely-not-installed-pkg';" });
     expect(loaded.rejected[0]).toMatchObject({ code: 'IMPORT_FAILED', source: 'plugins/p/index.mjs' });
     expect(loaded.rejected[0]?.message).toContain('definitely-not-installed-pkg');
   });
@@ -105,7 +101,7 @@ describe('loadPlugin: import failures', () => {
     ['a number', 'throw 42;'],
     ['an object whose toString throws', 'throw { toString() { throw new Error("x"); } };'],
   ])('turns a thrown %s into IMPORT_FAILED', async (_label, body) => {
-    const loaded = await loadOne({ 'plugins/p/index.mjs': body });
+    const loaded = await loadOnePlugin({ 'plugins/p/index.mjs': body });
     expect(loaded.rejected[0]).toMatchObject({ code: 'IMPORT_FAILED', source: 'plugins/p/index.mjs' });
   });
 
@@ -155,7 +151,7 @@ describe('loadPlugins', () => {
 describe('loadPlugin: TypeScript entries (jiti, no build step)', () => {
   it('loads index.ts with decorators and type-only syntax', async () => {
     const dist = path.resolve('dist/index.js');
-    const loaded = await loadOne({
+    const loaded = await loadOnePlugin({
       'plugins/ts/index.ts': `import { registerHandler, HandlerType } from '${dist}';
         interface Request { id: string }
         @registerHandler({ requestType: 'ts_type', handlerType: HandlerType.REGION_REQUEST_HANDLER, name: 'ts-region' })
@@ -171,12 +167,12 @@ describe('loadPlugin: TypeScript entries (jiti, no build step)', () => {
       file === 'index.cts'
         ? 'class R { processRegionRequest(): void {} }\nmodule.exports = { manifest: { requestType: "c", handlerType: "REGION_REQUEST_HANDLER", name: "c-region", handler: R } };'
         : 'class R { processRegionRequest(): void {} }\nexport const manifest = { requestType: "c", handlerType: "REGION_REQUEST_HANDLER" as const, name: "c-region", handler: R };';
-    const loaded = await loadOne({ [`plugins/p/${file}`]: body });
+    const loaded = await loadOnePlugin({ [`plugins/p/${file}`]: body });
     expect(loaded.manifests.map((m) => m.name)).toEqual(['c-region']);
   });
 
   it('names the file and the line of a syntax error, on one line, with a relative path', async () => {
-    const loaded = await loadOne({
+    const loaded = await loadOnePlugin({
       'plugins/ts/index.ts': 'const x: number = 1;\nexport default {\n  a: 1\n  b: 2\n};\n',
     });
     expect(loaded.rejected[0]).toMatchObject({ code: 'IMPORT_FAILED', source: 'plugins/ts/index.ts' });

@@ -20,13 +20,19 @@ const LOCK = 'osml-extensions.lock.json';
 
 const sri = (bytes: Buffer | string): string => `sha512-${createHash('sha512').update(bytes).digest('base64')}`;
 
-/** A rejection's code and params, or a failure if it resolved. */
-async function refusal(promise: Promise<unknown>): Promise<{ code: string; params: Record<string, unknown> }> {
-  const error = await promise.then(
-    () => expect.fail('expected a refusal'),
-    (e: unknown) => e as { code: string; params: Record<string, unknown> },
+/** The error a promise rejects with (a failure if it resolves). */
+const rejection = <E = Error & { code: string; params: Record<string, unknown> }>(
+  promise: Promise<unknown>,
+): Promise<E> =>
+  promise.then(
+    () => expect.fail('expected a rejection'),
+    (error: unknown) => error as E,
   );
-  return { code: error.code, params: error.params };
+
+/** A rejection's code and params. */
+async function refusal(promise: Promise<unknown>): Promise<{ code: string; params: Record<string, unknown> }> {
+  const { code, params } = await rejection(promise);
+  return { code, params };
 }
 
 describe('the digest format (docs/security.md): a lock written by another version still matches', () => {
@@ -168,10 +174,7 @@ describe('a lock file that cannot be read is CONFIG_INVALID, saying why', () => 
 
   it('a folder: "not a regular file", with the refusal as cause', async () => {
     const dir = await project({ [`${LOCK}/.keep`]: '' });
-    const error = await open(dir).then(
-      () => expect.fail('expected CONFIG_INVALID'),
-      (e: unknown) => e as Error & { code: string; params: { problems: string[] } },
-    );
+    const error = await rejection<Error & { code: string; params: { problems: string[] } }>(open(dir));
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.params.problems).toEqual([expect.stringContaining('is not a regular file')]);
     expect(error.cause).toMatchObject({ code: 'SPECIAL_FILE' });
@@ -180,10 +183,7 @@ describe('a lock file that cannot be read is CONFIG_INVALID, saying why', () => 
   it('a symlink loop: "it cannot be read", naming the errno, with the fs error as cause', async () => {
     const dir = await project({});
     await symlink(LOCK, path.join(dir, LOCK));
-    const error = await open(dir).then(
-      () => expect.fail('expected CONFIG_INVALID'),
-      (e: unknown) => e as Error & { code: string; params: { where: string; problems: string[] } },
-    );
+    const error = await rejection(open(dir));
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.params).toEqual({ where: LOCK, problems: [expect.stringMatching(/^it cannot be read \(.*ELOOP/)] });
     expect(error.cause).toMatchObject({ code: 'ELOOP' });

@@ -183,17 +183,19 @@ function mulberry32(seed: number): () => number {
   };
 }
 
+/** Textbook intersection over union, for the reference implementations below. */
+function iou(a: Box, b: Box): number {
+  const area = (box: Box): number => (box[2] - box[0]) * (box[3] - box[1]);
+  const w = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
+  const h = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
+  return (w * h) / (area(a) + area(b) - w * h);
+}
+
 /** Textbook greedy NMS: every box against every kept box of its class. */
 function naiveNms(features: Feature[], threshold: number): Feature[] {
   const boxOf = (f: Feature): Box => {
     const [x0, y0, x1, y1] = f.properties?.['imageBBox'] as Box;
     return [x0, y0, x1 === x0 ? x1 + 0.1 : x1, y1 === y0 ? y1 + 0.1 : y1];
-  };
-  const area = (b: Box): number => (b[2] - b[0]) * (b[3] - b[1]);
-  const iou = (a: Box, b: Box): number => {
-    const w = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
-    const h = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
-    return (w * h) / (area(a) + area(b) - w * h);
   };
   const order = features.map((f, i) => ({ f, i, ...topClass(f) })).sort((a, b) => b.score - a.score || a.i - b.i);
   const kept: typeof order = [];
@@ -235,12 +237,6 @@ describe('dedupe: slivers a tile saw of an object on its edge', () => {
 describe('dedupe: SOFT_NMS against a naive reference', () => {
   /** Textbook soft-NMS: take the best remaining box of a class, decay every other by its IoU, repeat. */
   function naiveSoftNms(features: Feature[], { sigma, skipBoxThreshold }: DedupeOptions): Map<number, number> {
-    const area = (b: Box): number => (b[2] - b[0]) * (b[3] - b[1]);
-    const iou = (a: Box, b: Box): number => {
-      const w = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
-      const h = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
-      return (w * h) / (area(a) + area(b) - w * h);
-    };
     const items = features.map((f, i) => ({ i, box: f.properties?.['imageBBox'] as Box, ...topClass(f) }));
     const kept = new Map<number, number>();
     for (const iri of new Set(items.map((item) => item.iri))) {
